@@ -1,0 +1,501 @@
+"""SparseAutoencoderTransformer: validate, hand the objective to a solver, store."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import SOLVER_PARAMETER_CONSTRAINTS, run_solver
+from ._objective import (
+    decode,
+    encode,
+    init_layer,
+    layer_shapes,
+    pack,
+    reconstruction_error,
+    sparse_autoencoder_loss_grad,
+    unpack,
+)
+
+__all__ = ["SparseAE", "SparseAutoencoderTransformer"]
+
+
+def _value_range(X):
+    """Smallest and largest value of X, implicit zeros of a sparse X included."""
+    if sp.issparse(X):
+        values = X.data
+        if X.nnz < X.shape[0] * X.shape[1]:
+            values = np.append(values, 0)
+    else:
+        values = X
+    if values.size == 0:
+        return 0.0, 0.0
+    return float(values.min()), float(values.max())
+
+
+def _check_decoder(decoder, X):
+    """The decoder to use for X: resolve "auto", refuse sigmoid outside [0, 1]."""
+    low, high = _value_range(X)
+    in_unit_interval = low >= 0 and high <= 1
+    if decoder == "auto":
+        return "sigmoid" if in_unit_interval else "linear"
+    if decoder == "sigmoid" and not in_unit_interval:
+        raise ValueError(
+            'decoder="sigmoid" reconstructs values in [0, 1], but X has values '
+            f"in [{low:.6g}, {high:.6g}]. Scale X into [0, 1] first (for example "
+            'with sklearn.preprocessing.MinMaxScaler) or use decoder="linear".'
+        )
+    return decoder
+
+
+def _solver_is_minibatch(estimator):
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is only available for the minibatch solvers 'adam' "
+            f"and 'sgd', not for solver={estimator.solver!r}."
+        )
+    return True
+
+
+class SparseAutoencoderTransformer(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Sparse autoencoder: a transformer to sparse hidden features.
+
+    One hidden layer of sigmoid units ``a(2) = sigmoid(X @ W1 + b1)`` trained
+    to reconstruct its input ``h = f(a(2) @ W2 + b2)``, with weight decay and
+    a KL-divergence penalty that keeps each unit's mean activation near a
+    small target (Ng, UFLDL tutorial). ``transform`` returns ``a(2)``.
+
+    The objective is
+
+    .. math::
+
+        J = \\frac{1}{m}\\sum_i \\frac{1}{2}\\|h(x_i) - x_i\\|^2
+            + \\frac{\\lambda}{2}(\\|W_1\\|^2 + \\|W_2\\|^2)
+            + \\beta \\sum_j \\mathrm{KL}(\\rho \\,\\|\\, \\hat\\rho_j),
+        \\qquad \\hat\\rho_j = \\frac{1}{m}\\sum_i a^{(2)}_j(x_i).
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    n_components : int, default=100
+        Number of hidden units (s2).
+    sparsity_target : float, default=0.05
+        rho, the target mean activation of each hidden unit, in (0, 1)
+        (eq. 2).
+    sparsity_weight : float, default=3.0
+        beta, the weight of the KL sparsity penalty (eq. 3); 0 switches it
+        off.
+    alpha : float, default=1e-4
+        lambda, the weight-decay coefficient of eq. (5); it applies to the
+        weights only, not to the intercepts.
+    decoder : {"auto", "sigmoid", "linear"}, default="auto"
+        Output activation ``f`` of the reconstruction. ``"sigmoid"`` is the
+        seed's, for data in [0, 1]; ``"linear"`` reconstructs real values.
+        ``"auto"`` picks ``"sigmoid"`` when the training data lie in [0, 1]
+        and ``"linear"`` otherwise; the choice is stored in ``decoder_``.
+    solver : {"lbfgs", "adam", "sgd"}, default="lbfgs"
+        ``"lbfgs"`` minimises the full-batch objective with L-BFGS-B, as the
+        UFLDL tutorial does with minFunc (best for small and medium data);
+        ``"adam"`` and ``"sgd"`` are minibatch methods (large data,
+        ``partial_fit``).
+    batch_size : int or "auto", default="auto"
+        Minibatch size for adam and sgd; "auto" means ``min(256, n_samples)``.
+        The sparsity penalty's rho_hat is taken over each minibatch.
+    learning_rate_init : float, default=1e-3
+        Step size of adam and sgd.
+    max_iter : int, default=200
+        Iterations of lbfgs, or epochs of adam and sgd.
+    max_fun : int, default=15000
+        Maximum number of objective evaluations of lbfgs.
+    tol : float, default=1e-4
+        lbfgs stops when the largest gradient entry falls below ``tol``;
+        adam and sgd stop when the loss (or the validation score, with
+        ``early_stopping``) improves by less than ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before adam or sgd stop.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop on its
+        reconstruction score (see :meth:`score`) and keep the best weights
+        (adam and sgd).
+    validation_fraction : float, default=0.1
+        Share of the training data held out with ``early_stopping``.
+    shuffle : bool, default=True
+        Shuffle the samples at each epoch (adam and sgd).
+    momentum : float, default=0.9
+        Momentum of sgd.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with sgd.
+    beta_1 : float, default=0.9
+        Decay of adam's first moment estimate.
+    beta_2 : float, default=0.999
+        Decay of adam's second moment estimate.
+    epsilon : float, default=1e-8
+        Adam's numerical stability constant.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the shuffles and the validation
+        split. Pass an int for reproducible results.
+    verbose : int, default=0
+        Print one line per iteration or epoch (loss, elapsed seconds).
+    warm_start : bool, default=False
+        Start ``fit`` from the previous solution (and, for adam and sgd, the
+        previous optimiser state) instead of a new initialisation.
+
+    Attributes
+    ----------
+    coefs_ : list of ndarray
+        ``[W1, W2]``: the encoder's weights, shape (n_features_in_,
+        n_components), and the decoder's, shape (n_components,
+        n_features_in_). Column j of W1 is hidden unit j's filter.
+    intercepts_ : list of ndarray
+        ``[b1, b2]``, shapes (n_components,) and (n_features_in_,).
+    decoder_ : str
+        The decoder used, "sigmoid" or "linear".
+    loss_ : float
+        The objective J of eq. (5). With lbfgs, its exact value at the
+        returned weights on the training data; with adam and sgd, the mean
+        minibatch loss of the last epoch.
+    loss_curve_ : list of float
+        The loss after each iteration (lbfgs) or epoch (adam, sgd).
+    best_loss_ : float or None
+        Smallest epoch loss seen by adam or sgd; None for lbfgs.
+    validation_scores_ : list of float or None
+        Validation reconstruction score per epoch with ``early_stopping``.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``.
+    n_iter_ : int
+        Iterations (lbfgs) or epochs (adam, sgd) run.
+    mean_activation_ : ndarray of shape (n_components,)
+        rho_hat of eq. (1): each hidden unit's mean activation on the
+        training data.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    StackedSparseAEClassifier : Sparse autoencoders stacked under a softmax.
+    sklearn.neural_network.BernoulliRBM : Another unsupervised neural
+        feature learner.
+
+    Notes
+    -----
+    ``SparseAE`` is another name for this class.
+
+    References
+    ----------
+    A. Ng, "Sparse autoencoder", CS294A lecture notes, Stanford, 2011; and the
+    UFLDL tutorial.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> from skl_sparse_ae import SparseAE
+    >>> X = MinMaxScaler().fit_transform(load_digits().data)
+    >>> ae = SparseAE(n_components=32, max_iter=50, random_state=0).fit(X)
+    >>> ae.transform(X).shape
+    (1797, 32)
+    >>> ae.decoder_
+    'sigmoid'
+    >>> bool(ae.mean_activation_.mean() < 0.2)
+    True
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "decoder": [StrOptions({"auto", "sigmoid", "linear"})],
+        **SOLVER_PARAMETER_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        n_components=100,
+        *,
+        sparsity_target=0.05,
+        sparsity_weight=3.0,
+        alpha=1e-4,
+        decoder="auto",
+        solver="lbfgs",
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        max_fun=15000,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.alpha = alpha
+        self.decoder = decoder
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.max_fun = max_fun
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- fitting --------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the autoencoder to X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. With ``decoder="sigmoid"`` (or "auto" picking it)
+            the values must lie in [0, 1].
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        return self._fit(X, incremental=False)
+
+    @available_if(_solver_is_minibatch)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Run one epoch of adam or sgd over X, continuing from the current state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            One chunk of training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The updated transformer.
+        """
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, incremental):
+        continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=not continuing,
+        )
+        n_features = X.shape[1]
+        decoder = _check_decoder(self.decoder_ if continuing else self.decoder, X)
+        if continuing and self.decoder != "auto" and self.decoder != decoder:
+            decoder = _check_decoder(self.decoder, X)
+        state = getattr(self, "_solver_state", None) if continuing else None
+        rng = check_random_state(self.random_state)
+        X_train, X_val = X, None
+        if self.early_stopping and self.solver != "lbfgs" and not incremental:
+            X_train, X_val = train_test_split(
+                X, test_size=self.validation_fraction, random_state=rng
+            )
+        if continuing:
+            theta = pack(
+                [
+                    self.coefs_[0],
+                    self.intercepts_[0],
+                    self.coefs_[1],
+                    self.intercepts_[1],
+                ],
+                dtype=X.dtype,
+            )
+        else:
+            W1, b1 = init_layer(n_features, self.n_components, X.dtype, rng)
+            W2, b2 = init_layer(self.n_components, n_features, X.dtype, rng)
+            theta = pack([W1, b1, W2, b2])
+
+        def objective(theta, X, grad=None, workspace=None):
+            return sparse_autoencoder_loss_grad(
+                theta,
+                X,
+                self.n_components,
+                alpha=self.alpha,
+                sparsity_target=self.sparsity_target,
+                sparsity_weight=self.sparsity_weight,
+                decoder=decoder,
+                grad=grad,
+                workspace=workspace,
+            )
+
+        validation_score = None
+        if X_val is not None:
+
+            def validation_score(theta):
+                W1, b1, W2, b2 = unpack(theta, self._shapes(n_features))
+                return -reconstruction_error(X_val, [W1, W2], [b1, b2], decoder)
+
+        result = run_solver(
+            self,
+            objective,
+            theta,
+            (X_train,),
+            random_state=rng,
+            previous_state=state,
+            validation_score=validation_score,
+            incremental=incremental,
+        )
+
+        # Only now, with the solver done, does the estimator change.
+        W1, b1, W2, b2 = (
+            a.copy() for a in unpack(result.theta, self._shapes(n_features))
+        )
+        self.coefs_ = [W1, W2]
+        self.intercepts_ = [b1, b2]
+        self.decoder_ = decoder
+        self.loss_ = result.loss
+        self.loss_curve_ = result.loss_curve
+        self.n_iter_ = result.n_iter
+        minibatch = result.state
+        self.best_loss_ = None if minibatch is None else minibatch.best_loss
+        self.validation_scores_ = (
+            minibatch.validation_scores if validation_score is not None else None
+        )
+        self.best_validation_score_ = (
+            minibatch.best_validation_score if validation_score is not None else None
+        )
+        self._solver_state = minibatch
+        self.mean_activation_ = encode(X, W1, b1).mean(axis=0, dtype=X.dtype)
+        return self
+
+    def _shapes(self, n_features):
+        return layer_shapes((n_features, self.n_components, n_features))
+
+    # -- using the fitted model -----------------------------------------
+
+    def transform(self, X):
+        """Hidden activations ``a(2) = sigmoid(X @ W1 + b1)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The hidden features, in X's floating dtype.
+        """
+        check_is_fitted(self)
+        X = self._validate_for_predict(X)
+        return encode(X, *self._encoder(X.dtype))
+
+    def inverse_transform(self, X):
+        """Decoder's output ``f(X @ W2 + b2)`` for hidden codes X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Hidden codes, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The reconstructions.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=[np.float64, np.float32])
+        if X.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {X.shape[1]} features (hidden codes), but "
+                f"{type(self).__name__} has n_components={self.n_components}."
+            )
+        W2 = self.coefs_[1].astype(X.dtype, copy=False)
+        b2 = self.intercepts_[1].astype(X.dtype, copy=False)
+        return decode(X, W2, b2, self.decoder_)
+
+    def score(self, X, y=None):
+        """Negative mean reconstruction error: ``-(1/m) sum_i (1/2)||h(x_i) - x_i||^2``.
+
+        This is minus the data term of eq. (5) (without weight decay and
+        sparsity penalties), so higher is better and ``GridSearchCV`` can
+        select the transformer on its own.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            The negative mean reconstruction error.
+        """
+        check_is_fitted(self)
+        X = self._validate_for_predict(X)
+        coefs = [c.astype(X.dtype, copy=False) for c in self.coefs_]
+        intercepts = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
+        return -reconstruction_error(X, coefs, intercepts, self.decoder_)
+
+    def _validate_for_predict(self, X):
+        return validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        )
+
+    def _encoder(self, dtype):
+        return (
+            self.coefs_[0].astype(dtype, copy=False),
+            self.intercepts_[0].astype(dtype, copy=False),
+        )
+
+    @property
+    def _n_features_out(self):
+        return self.coefs_[0].shape[1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+SparseAE = SparseAutoencoderTransformer

@@ -1,0 +1,372 @@
+"""Solvers: plain objects and functions that minimise ``fun(theta)``.
+
+A solver never knows which objective it runs. The full-batch solver takes
+``fun(theta) -> (loss, grad)``; the minibatch solver takes
+``fun(theta, *batch, grad=..., workspace=...) -> (loss, grad)`` and a tuple of
+arrays whose rows it slices into batches (``(X,)`` for an autoencoder,
+``(X, Y)`` for a classifier). Optimisers update the flat parameter vector in
+place, as scikit-learn's ``_stochastic_optimizers`` do.
+"""
+
+import time
+import warnings
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from ._objective import Workspace
+
+
+class DivergenceError(ValueError):
+    """The loss became NaN or infinite: the fit is abandoned, not returned."""
+
+
+def _check_finite_loss(loss, n_iter, hint):
+    if not np.isfinite(loss):
+        raise DivergenceError(
+            f"The solver diverged: the loss is {loss} at iteration {n_iter}. {hint}"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Optimisers for minibatch descent
+
+
+class SGDOptimizer:
+    """Stochastic gradient descent with (Nesterov) momentum, in place.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+        The parameters to update (gives size and dtype of the state).
+    learning_rate_init : float
+        Step size.
+    momentum : float
+        Momentum in ``[0, 1]``.
+    nesterovs_momentum : bool
+        Whether to use Nesterov's momentum.
+    """
+
+    def __init__(
+        self, theta, learning_rate_init=0.01, momentum=0.9, nesterovs_momentum=True
+    ):
+        self.learning_rate = learning_rate_init
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.velocity = np.zeros_like(theta)
+        self._step = np.empty_like(theta)
+
+    def update(self, theta, grad):
+        """Update ``theta`` in place from ``grad``."""
+        lr = theta.dtype.type(self.learning_rate)
+        mu = theta.dtype.type(self.momentum)
+        step = np.multiply(grad, lr, out=self._step)
+        self.velocity *= mu
+        self.velocity -= step
+        if self.nesterovs_momentum:
+            # theta += mu * velocity - lr * grad
+            np.multiply(self.velocity, mu, out=grad)
+            grad -= step
+            theta += grad
+        else:
+            theta += self.velocity
+
+
+class AdamOptimizer:
+    """Adam (Kingma and Ba, 2014), in place on the flat parameter vector.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+        The parameters to update (gives size and dtype of the state).
+    learning_rate_init : float
+        Step size.
+    beta_1, beta_2 : float
+        Decay rates of the first and second moment estimates.
+    epsilon : float
+        Added to the root of the second moment for stability.
+    """
+
+    def __init__(
+        self, theta, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+    ):
+        self.learning_rate_init = learning_rate_init
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.t = 0
+        self.first_moment = np.zeros_like(theta)
+        self.second_moment = np.zeros_like(theta)
+        self._tmp = np.empty_like(theta)
+
+    def update(self, theta, grad):
+        """Update ``theta`` in place from ``grad`` (``grad`` is overwritten)."""
+        dt = theta.dtype.type
+        self.t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        m, v, tmp = self.first_moment, self.second_moment, self._tmp
+        m *= dt(b1)
+        np.multiply(grad, dt(1 - b1), out=tmp)
+        m += tmp
+        v *= dt(b2)
+        np.multiply(grad, grad, out=tmp)
+        tmp *= dt(1 - b2)
+        v += tmp
+        lr = self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        np.sqrt(v, out=tmp)
+        tmp += dt(self.epsilon)
+        np.divide(m, tmp, out=tmp)
+        tmp *= dt(lr)
+        theta -= tmp
+
+
+# ---------------------------------------------------------------------------
+# Full batch: L-BFGS
+
+
+def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0):
+    """Minimise ``fun`` with scipy's L-BFGS-B on the packed parameter vector.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(theta) -> (loss, grad)`` with ``theta`` of ``theta0``'s dtype.
+    theta0 : ndarray of shape (n_params,)
+        Starting point; its dtype (float32 or float64) is the objective's.
+    max_iter, max_fun : int
+        Limits on iterations and on function evaluations.
+    tol : float
+        ``gtol`` of L-BFGS-B: stop when the largest gradient entry is below it.
+    verbose : int
+        Print one line (loss, elapsed seconds) per iteration when > 0.
+
+    Returns
+    -------
+    theta : ndarray of shape (n_params,)
+        The solution, in ``theta0``'s dtype.
+    loss : float
+        ``fun`` at ``theta``.
+    n_iter : int
+    loss_curve : list of float
+        The loss after each iteration.
+    """
+    dtype = theta0.dtype
+    start = time.perf_counter()
+    loss_curve = []
+
+    def fun64(x):
+        loss, grad = fun(x.astype(dtype, copy=False))
+        _check_finite_loss(loss, len(loss_curve), "Check the data's scale.")
+        return loss, grad.astype(np.float64)
+
+    def callback(intermediate_result):
+        loss_curve.append(float(intermediate_result.fun))
+        if verbose:
+            elapsed = time.perf_counter() - start
+            print(
+                f"Iteration {len(loss_curve)}, loss = {loss_curve[-1]:.8f}, "
+                f"{elapsed:.2f} s"
+            )
+
+    result = scipy.optimize.minimize(
+        fun64,
+        theta0.astype(np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        callback=callback,
+        options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
+    )
+    theta = result.x.astype(dtype)
+    if result.status != 0:
+        warnings.warn(
+            f"L-BFGS-B stopped before converging ({result.message}); increase "
+            "max_iter (or max_fun) or scale the data.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return theta, float(result.fun), int(result.nit), loss_curve
+
+
+# ---------------------------------------------------------------------------
+# Minibatch descent
+
+
+def _take_rows(array, rows, buffer=None):
+    if sp.issparse(array):
+        return array[rows]
+    if isinstance(rows, slice):
+        return array[rows]
+    if buffer is not None and buffer.shape == (len(rows),) + array.shape[1:]:
+        return np.take(array, rows, axis=0, out=buffer)
+    return np.take(array, rows, axis=0)
+
+
+class MinibatchSolver:
+    """Epochs of minibatch descent with the stopping rules of MLPClassifier.
+
+    Keeps what must survive between calls of ``run`` (``partial_fit`` and
+    ``warm_start``): the optimiser's state, the loss curve, the best loss and
+    the count of epochs without improvement.
+
+    Parameters
+    ----------
+    optimizer : SGDOptimizer or AdamOptimizer
+        Updates the parameters from a gradient.
+    batch_size : int
+        Rows per minibatch (clipped to the number of rows).
+    shuffle : bool
+        Shuffle the rows at each epoch.
+    tol : float
+        Improvement below which an epoch counts as no improvement.
+    n_iter_no_change : int
+        Epochs without improvement before stopping.
+    verbose : int
+        Print one line (loss, elapsed seconds) per epoch when > 0.
+    random_state : numpy.random.RandomState
+        Draws the shuffles.
+    """
+
+    def __init__(
+        self,
+        optimizer,
+        *,
+        batch_size,
+        shuffle,
+        tol,
+        n_iter_no_change,
+        verbose,
+        random_state,
+    ):
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.verbose = verbose
+        self.random_state = random_state
+        self.loss_curve = []
+        self.validation_scores = []
+        self.best_loss = np.inf
+        self.best_validation_score = -np.inf
+        self.best_theta = None
+        self.no_improvement_count = 0
+        self.workspace = Workspace()
+
+    def run(
+        self, fun, theta, data, *, max_iter, validation_score=None, incremental=False
+    ):
+        """Run up to ``max_iter`` epochs over ``data``, updating ``theta`` in place.
+
+        Parameters
+        ----------
+        fun : callable
+            ``fun(theta, *batch, grad=..., workspace=...) -> (loss, grad)``.
+        theta : ndarray of shape (n_params,)
+            Updated in place.
+        data : tuple of arrays
+            Arrays with the same number of rows, sliced together.
+        max_iter : int
+            Epochs to run at most.
+        validation_score : callable, default=None
+            ``validation_score(theta) -> float`` (higher is better): when
+            given, stopping follows it (early stopping) and the best
+            parameters are restored at the end.
+        incremental : bool, default=False
+            One call of ``partial_fit``: no stopping rule, no warning.
+
+        Returns
+        -------
+        n_epochs : int
+            Epochs run in this call.
+        """
+        n_samples = data[0].shape[0]
+        batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        grad = np.empty_like(theta)
+        # batches of shuffled rows are gathered into buffers reused every batch
+        buffers = [
+            np.empty((batch_size,) + a.shape[1:], a.dtype)
+            if self.shuffle and not sp.issparse(a)
+            else None
+            for a in data
+        ]
+        start = time.perf_counter()
+        n_epochs = 0
+        stopped = False
+        try:
+            for _ in range(max_iter):
+                if self.shuffle:
+                    order = self.random_state.permutation(n_samples)
+                total = 0.0
+                for batch_start in range(0, n_samples, batch_size):
+                    batch_stop = min(batch_start + batch_size, n_samples)
+                    rows = (
+                        order[batch_start:batch_stop]
+                        if self.shuffle
+                        else slice(batch_start, batch_stop)
+                    )
+                    batch = [_take_rows(a, rows, b) for a, b in zip(data, buffers)]
+                    loss, _ = fun(theta, *batch, grad=grad, workspace=self.workspace)
+                    _check_finite_loss(
+                        loss,
+                        len(self.loss_curve) + 1,
+                        "Lower learning_rate_init or scale the data.",
+                    )
+                    self.optimizer.update(theta, grad)
+                    total += loss * (batch_stop - batch_start)
+                n_epochs += 1
+                epoch_loss = total / n_samples
+                self.loss_curve.append(epoch_loss)
+                if self.verbose:
+                    print(
+                        f"Iteration {len(self.loss_curve)}, loss = {epoch_loss:.8f}, "
+                        f"{time.perf_counter() - start:.2f} s"
+                    )
+                if incremental:
+                    continue
+                if self._update_no_improvement(theta, epoch_loss, validation_score):
+                    stopped = True
+                    if self.verbose:
+                        print(
+                            f"Loss did not improve more than tol={self.tol} for "
+                            f"{self.n_iter_no_change} consecutive epochs. Stopping."
+                        )
+                    break
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+            stopped = True
+        if (
+            validation_score is not None
+            and self.best_theta is not None
+            and not incremental
+        ):
+            theta[...] = self.best_theta
+        if not stopped and not incremental and n_epochs == max_iter:
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return n_epochs
+
+    def _update_no_improvement(self, theta, epoch_loss, validation_score):
+        """Update the stopping counters; return True when training should stop."""
+        if validation_score is not None:
+            score = float(validation_score(theta))
+            self.validation_scores.append(score)
+            if score < self.best_validation_score + self.tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            if score > self.best_validation_score:
+                self.best_validation_score = score
+                self.best_theta = theta.copy()
+        else:
+            if epoch_loss > self.best_loss - self.tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+        self.best_loss = min(self.best_loss, epoch_loss)
+        return self.no_improvement_count > self.n_iter_no_change
