@@ -6,11 +6,13 @@ fine-tuned by backpropagation.
 """
 
 from ._autoencoder import SparseAE, SparseAutoencoderTransformer
+from ._stacked import StackedSparseAEClassifier
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SparseAE",
     "SparseAutoencoderTransformer",
+    "StackedSparseAEClassifier",
     "__version__",
 ]

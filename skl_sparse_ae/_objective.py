@@ -369,19 +369,22 @@ def softmax_cross_entropy(proba, Y):
     return -float(np.sum(np.log(np.maximum(picked, eps)), dtype=np.float64)) / m
 
 
-def network_forward(X, coefs, intercepts, activations=None):
+def network_forward(X, coefs, intercepts, activations=None, softmax=True):
     """Activations of every layer of the stacked network for ``X``.
 
     Hidden layers are sigmoid encoders (:func:`encode`), the last layer a
-    softmax. Returns the list ``[a1, ..., aL, proba]`` (``X`` itself is not
-    included). ``activations`` may hold preallocated outputs to reuse.
+    softmax (or, with ``softmax=False``, its logits). Returns the list
+    ``[a1, ..., aL, output]`` (``X`` itself is not included).
+    ``activations`` may hold preallocated outputs to reuse.
     """
     if activations is None:
         activations = [np.empty((X.shape[0], W.shape[1]), dtype=W.dtype) for W in coefs]
     inputs = X
     for W, b, out in zip(coefs[:-1], intercepts[:-1], activations[:-1]):
         inputs = encode(inputs, W, b, out=out)
-    inplace_softmax(dense_layer(inputs, coefs[-1], intercepts[-1], activations[-1]))
+    dense_layer(inputs, coefs[-1], intercepts[-1], activations[-1])
+    if softmax:
+        inplace_softmax(activations[-1])
     return activations
 
 

@@ -2,9 +2,9 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skl_sparse_ae import SparseAutoencoderTransformer
+from skl_sparse_ae import SparseAutoencoderTransformer, StackedSparseAEClassifier
 
-ESTIMATORS = [SparseAutoencoderTransformer()]
+ESTIMATORS = [SparseAutoencoderTransformer(), StackedSparseAEClassifier()]
 
 # No expected failures: every check must pass with the default parameters.
 EXPECTED_FAILED_CHECKS = {}

@@ -1,0 +1,692 @@
+"""StackedSparseAEClassifier: greedy layer-wise pretraining, softmax, fine-tuning."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import log_softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import TransformerTags, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._autoencoder import SparseAutoencoderTransformer
+from ._base import SOLVER_PARAMETER_CONSTRAINTS, run_solver, solver_settings
+from ._objective import (
+    init_layer,
+    layer_shapes,
+    network_forward,
+    network_loss_grad,
+    pack,
+    unpack,
+)
+
+__all__ = ["StackedSparseAEClassifier"]
+
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+def _per_layer(value, n_layers, name):
+    """One value per hidden layer from a scalar or a sequence."""
+    values = np.atleast_1d(np.asarray(value, dtype=float))
+    if values.ndim != 1 or values.shape[0] not in (1, n_layers):
+        raise ValueError(
+            f"{name} must be a scalar or have one value per hidden layer "
+            f"({n_layers}); got {value!r}."
+        )
+    return np.broadcast_to(values, (n_layers,)).tolist()
+
+
+def _fine_tune_is_minibatch(estimator):
+    if estimator.fine_tune_solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is only available for fine_tune_solver 'adam' or 'sgd', "
+            f"not {estimator.fine_tune_solver!r}."
+        )
+    return True
+
+
+def _check_per_layer_range(values, name, low, high=None):
+    for v in values:
+        if not (v > low if high is not None else v >= low) or (
+            high is not None and not v < high
+        ):
+            interval = f"({low}, {high})" if high is not None else f"[{low}, inf)"
+            raise ValueError(f"Each value of {name} must lie in {interval}; got {v}.")
+
+
+class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+    """Stacked sparse autoencoders under a softmax classifier.
+
+    Training follows the UFLDL tutorial's stacked autoencoder:
+
+    1. **Greedy layer-wise pretraining.** Hidden layer k is a
+       :class:`SparseAutoencoderTransformer` fitted, without labels, on the
+       output of layer k-1 (the raw input for the first layer); its encoder
+       becomes the layer and its decoder is discarded.
+    2. **Softmax.** A softmax regression (cross-entropy plus weight decay) is
+       fitted with L-BFGS on the top layer's features.
+    3. **Fine-tuning** (``fine_tune=True``). The whole stack is trained by
+       backpropagation on softmax cross-entropy plus weight decay of every
+       layer. ``fine_tune=False`` stops after step 2: the seed's procedure.
+
+    Parameters are named after the stage they control. The autoencoders'
+    model parameters keep their transformer names (``sparsity_target``,
+    ``sparsity_weight``, ``alpha``, ``decoder``); ``pretrain_*`` set the
+    autoencoders' solver, ``softmax_*`` the softmax layer trained before
+    fine-tuning, ``fine_tune_*`` the fine-tuning; ``tol``,
+    ``n_iter_no_change``, ``validation_fraction``, ``shuffle``, ``momentum``,
+    ``random_state``, ``verbose`` apply to every stage that uses them.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(200, 200)
+        Units of each hidden layer, input side first.
+    sparsity_target : float or sequence of float, default=0.1
+        rho of each autoencoder (eq. 2): one value for every layer or one
+        per layer.
+    sparsity_weight : float or sequence of float, default=3.0
+        beta of each autoencoder (eq. 3); 0 switches the penalty off.
+    alpha : float or sequence of float, default=3e-3
+        lambda of each autoencoder (eq. 5): weight decay during pretraining.
+    decoder : {"auto", "sigmoid", "linear"}, default="auto"
+        Output activation of the first autoencoder (see
+        :class:`SparseAutoencoderTransformer`). Deeper autoencoders
+        reconstruct sigmoid activations and always use "sigmoid".
+    pretrain_solver : {"lbfgs", "adam", "sgd"}, default="adam"
+        Solver of each autoencoder.
+    pretrain_max_iter : int, default=20
+        Iterations (lbfgs) or epochs (adam, sgd) of each autoencoder.
+    pretrain_batch_size : int or "auto", default="auto"
+        Minibatch size of each autoencoder; "auto" is ``min(256, n_samples)``.
+    pretrain_learning_rate_init : float, default=1e-3
+        Step size of each autoencoder's adam or sgd.
+    softmax_alpha : float, default=1e-4
+        Weight decay of the softmax layer, during its own training and
+        during fine-tuning.
+    softmax_max_iter : int, default=200
+        L-BFGS iterations of the softmax layer before fine-tuning.
+    fine_tune : bool, default=True
+        Fine-tune the whole stack by backpropagation after pretraining.
+    fine_tune_solver : {"lbfgs", "adam", "sgd"}, default="adam"
+        Solver of the fine-tuning.
+    fine_tune_max_iter : int, default=200
+        Iterations (lbfgs) or epochs (adam, sgd) of fine-tuning.
+    fine_tune_batch_size : int or "auto", default="auto"
+        Minibatch size of the fine-tuning; "auto" is ``min(256, n_samples)``.
+    fine_tune_learning_rate_init : float, default=1e-3
+        Step size of the fine-tuning's adam or sgd.
+    fine_tune_alpha : float, default=1e-5
+        Weight decay of the hidden layers during fine-tuning.
+    fine_tune_early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop
+        fine-tuning when its accuracy stops improving and keep the best
+        weights (adam and sgd). The held-out data are not used for training
+        at all.
+    validation_fraction : float, default=0.1
+        Share of the data held out with ``fine_tune_early_stopping``.
+    tol : float, default=1e-4
+        Stopping tolerance of every stage (see
+        :class:`SparseAutoencoderTransformer`).
+    n_iter_no_change : int, default=10
+        Epochs without improvement before adam or sgd stop.
+    shuffle : bool, default=True
+        Shuffle the samples at each epoch (adam and sgd).
+    momentum : float, default=0.9
+        Momentum of sgd.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every stage. Pass an int for reproducible results.
+    verbose : int, default=0
+        Print progress: one line per layer and per iteration or epoch.
+    warm_start : bool, default=False
+        Keep the fitted network and continue fine-tuning it instead of
+        pretraining again.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    autoencoders_ : list of SparseAutoencoderTransformer
+        The fitted autoencoder of each hidden layer; ``autoencoders_[k]`` was
+        fitted on ``autoencoders_[k-1]``'s output. Their ``coefs_[0]`` are
+        the pretrained filters.
+    coefs_ : list of ndarray
+        Weights of the whole network, hidden layers then softmax, each of
+        shape (n_in, n_out), as in MLPClassifier; fine-tuned when
+        ``fine_tune=True``.
+    intercepts_ : list of ndarray
+        Intercepts of each layer.
+    pretrained_coefs_ : list of ndarray
+        The network's weights before fine-tuning: the autoencoders' encoders
+        and the softmax layer.
+    pretrained_intercepts_ : list of ndarray
+        The intercepts before fine-tuning.
+    pretrain_loss_ : float
+        Softmax loss (cross-entropy plus weight decay) on the training
+        features before fine-tuning.
+    pretrain_score_ : float
+        Training accuracy of the network before fine-tuning.
+    loss_ : float
+        Fine-tuning loss at the end (with lbfgs, exactly at the returned
+        weights; with adam and sgd, the last epoch's mean); equal to
+        ``pretrain_loss_`` plus the hidden layers' weight decay when
+        ``fine_tune=False``.
+    loss_curve_ : list of float
+        Fine-tuning loss per iteration or epoch; empty if ``fine_tune=False``.
+    validation_scores_ : list of float or None
+        Held-out accuracy per epoch with ``fine_tune_early_stopping``.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``.
+    n_iter_ : int
+        Fine-tuning iterations or epochs run.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    SparseAutoencoderTransformer : One sparse autoencoder, as a transformer.
+    sklearn.neural_network.MLPClassifier : Feed-forward network trained from a
+        random start.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skl_sparse_ae import StackedSparseAEClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(
+    ...     X / 16, y, random_state=0)
+    >>> clf = StackedSparseAEClassifier(hidden_layer_sizes=(64, 32),
+    ...                                 random_state=0).fit(X_train, y_train)
+    >>> bool(clf.score(X_test, y_test) > 0.9)
+    True
+    >>> [ae.n_components for ae in clf.autoencoders_]
+    [64, 32]
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither"), "array-like"],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
+        "decoder": [StrOptions({"auto", "sigmoid", "linear"})],
+        "pretrain_solver": SOLVER_PARAMETER_CONSTRAINTS["solver"],
+        "pretrain_max_iter": SOLVER_PARAMETER_CONSTRAINTS["max_iter"],
+        "pretrain_batch_size": SOLVER_PARAMETER_CONSTRAINTS["batch_size"],
+        "pretrain_learning_rate_init": SOLVER_PARAMETER_CONSTRAINTS[
+            "learning_rate_init"
+        ],
+        "softmax_alpha": [Interval(Real, 0, None, closed="left")],
+        "softmax_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "fine_tune": ["boolean"],
+        "fine_tune_solver": SOLVER_PARAMETER_CONSTRAINTS["solver"],
+        "fine_tune_max_iter": SOLVER_PARAMETER_CONSTRAINTS["max_iter"],
+        "fine_tune_batch_size": SOLVER_PARAMETER_CONSTRAINTS["batch_size"],
+        "fine_tune_learning_rate_init": SOLVER_PARAMETER_CONSTRAINTS[
+            "learning_rate_init"
+        ],
+        "fine_tune_alpha": [Interval(Real, 0, None, closed="left")],
+        "fine_tune_early_stopping": ["boolean"],
+        **{
+            name: SOLVER_PARAMETER_CONSTRAINTS[name]
+            for name in (
+                "validation_fraction",
+                "tol",
+                "n_iter_no_change",
+                "shuffle",
+                "momentum",
+                "random_state",
+                "verbose",
+                "warm_start",
+            )
+        },
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(200, 200),
+        *,
+        sparsity_target=0.1,
+        sparsity_weight=3.0,
+        alpha=3e-3,
+        decoder="auto",
+        pretrain_solver="adam",
+        pretrain_max_iter=20,
+        pretrain_batch_size="auto",
+        pretrain_learning_rate_init=1e-3,
+        softmax_alpha=1e-4,
+        softmax_max_iter=200,
+        fine_tune=True,
+        fine_tune_solver="adam",
+        fine_tune_max_iter=200,
+        fine_tune_batch_size="auto",
+        fine_tune_learning_rate_init=1e-3,
+        fine_tune_alpha=1e-5,
+        fine_tune_early_stopping=False,
+        validation_fraction=0.1,
+        tol=1e-4,
+        n_iter_no_change=10,
+        shuffle=True,
+        momentum=0.9,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.sparsity_target = sparsity_target
+        self.sparsity_weight = sparsity_weight
+        self.alpha = alpha
+        self.decoder = decoder
+        self.pretrain_solver = pretrain_solver
+        self.pretrain_max_iter = pretrain_max_iter
+        self.pretrain_batch_size = pretrain_batch_size
+        self.pretrain_learning_rate_init = pretrain_learning_rate_init
+        self.softmax_alpha = softmax_alpha
+        self.softmax_max_iter = softmax_max_iter
+        self.fine_tune = fine_tune
+        self.fine_tune_solver = fine_tune_solver
+        self.fine_tune_max_iter = fine_tune_max_iter
+        self.fine_tune_batch_size = fine_tune_batch_size
+        self.fine_tune_learning_rate_init = fine_tune_learning_rate_init
+        self.fine_tune_alpha = fine_tune_alpha
+        self.fine_tune_early_stopping = fine_tune_early_stopping
+        self.validation_fraction = validation_fraction
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.momentum = momentum
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- fitting --------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Pretrain the stack layer by layer, fit the softmax, fine-tune.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (sparse input is used as is by the first layer).
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        return self._fit(X, y, incremental=False)
+
+    @available_if(_fine_tune_is_minibatch)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """One epoch of minibatch fine-tuning on (X, y).
+
+        On the first call the stack is pretrained on this chunk first (greedy
+        pretraining and softmax, as in :meth:`fit`); ``classes`` must then
+        list every class that will ever be seen.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            One chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its labels.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, ignored later.
+
+        Returns
+        -------
+        self : object
+            The updated classifier.
+        """
+        first_call = not hasattr(self, "classes_")
+        if first_call and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(
+            X, y, incremental=True, classes=classes if first_call else None
+        )
+
+    def _validate_fit_data(self, X, y, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=reset,
+        )
+        check_classification_targets(y)
+        return X, y
+
+    def _fit(self, X, y, incremental, classes=None):
+        continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
+        X, y = self._validate_fit_data(X, y, reset=not continuing)
+        n_layers = len(self._hidden_sizes())
+        rhos = _per_layer(self.sparsity_target, n_layers, "sparsity_target")
+        betas = _per_layer(self.sparsity_weight, n_layers, "sparsity_weight")
+        alphas = _per_layer(self.alpha, n_layers, "alpha")
+        _check_per_layer_range(rhos, "sparsity_target", 0, 1)
+        _check_per_layer_range(betas, "sparsity_weight", 0)
+        _check_per_layer_range(alphas, "alpha", 0)
+
+        if continuing:
+            encoder = self._label_encoder
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
+            if unseen.size:
+                raise ValueError(
+                    f"y has classes {unseen.tolist()} not seen in the first fit; "
+                    f"the classes are {self.classes_.tolist()}."
+                )
+        else:
+            encoder = LabelEncoder().fit(y if classes is None else classes)
+            if (
+                classes is not None
+                and np.setdiff1d(np.unique(y), encoder.classes_).size
+            ):
+                raise ValueError("y has classes that are not in `classes`.")
+            if encoder.classes_.shape[0] < 2:
+                raise ValueError(
+                    "The classifier needs samples of at least 2 classes in the data, "
+                    f"but the data contain only one class: {encoder.classes_[0]!r}."
+                )
+        Y = np.eye(len(encoder.classes_), dtype=X.dtype)[encoder.transform(y)]
+        rng = check_random_state(self.random_state)
+
+        X_val = y_val = None
+        if self.fine_tune_early_stopping and not incremental and self.fine_tune:
+            X, X_val, Y, Y_val = train_test_split(
+                X, Y, test_size=self.validation_fraction, random_state=rng, stratify=y
+            )
+            y_val = Y_val.argmax(axis=1)
+
+        if continuing:
+            autoencoders = self.autoencoders_
+            coefs = [c.astype(X.dtype, copy=False) for c in self.coefs_]
+            intercepts = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
+            pretrained = None
+        else:
+            autoencoders, features = self._pretrain(X, rhos, betas, alphas, rng)
+            softmax_coef, softmax_intercept, pretrain_loss = self._fit_softmax(
+                features, Y, rng
+            )
+            coefs = [ae.coefs_[0] for ae in autoencoders] + [softmax_coef]
+            intercepts = [ae.intercepts_[0] for ae in autoencoders] + [
+                softmax_intercept
+            ]
+            pretrained = (coefs, intercepts, pretrain_loss)
+
+        sizes = self._layer_sizes(X.shape[1], Y.shape[1])
+        theta = pack([p for pair in zip(coefs, intercepts) for p in pair])
+        result = None
+        if self.fine_tune or (incremental and continuing):
+            result = self._fine_tune(
+                theta, X, Y, sizes, rng, incremental, continuing, X_val, y_val
+            )
+            theta = result.theta
+
+        # Only now, with every stage done, does the estimator change.
+        params = [a.copy() for a in unpack(theta, layer_shapes(sizes))]
+        self.coefs_, self.intercepts_ = params[0::2], params[1::2]
+        self.classes_ = encoder.classes_
+        self._label_encoder = encoder
+        if pretrained is not None:
+            self.autoencoders_ = autoencoders
+            self.pretrained_coefs_ = [c.copy() for c in pretrained[0]]
+            self.pretrained_intercepts_ = [b.copy() for b in pretrained[1]]
+            self.pretrain_loss_ = pretrained[2]
+            self.pretrain_score_ = float(
+                np.mean(
+                    self._forward(X, *pretrained[:2])[-1].argmax(axis=1)
+                    == Y.argmax(axis=1)
+                )
+            )
+        if result is None:
+            self.loss_ = float(
+                network_loss_grad(theta, X, Y, sizes, alpha=self._fine_tune_alphas())[0]
+            )
+            self.loss_curve_, self.n_iter_ = [], 0
+            self.validation_scores_ = self.best_validation_score_ = None
+            self._solver_state = None
+        else:
+            self.loss_ = result.loss
+            self.loss_curve_ = result.loss_curve
+            self.n_iter_ = result.n_iter
+            state = result.state
+            self._solver_state = state
+            early = X_val is not None and state is not None
+            self.validation_scores_ = state.validation_scores if early else None
+            self.best_validation_score_ = state.best_validation_score if early else None
+        return self
+
+    def _hidden_sizes(self):
+        sizes = np.atleast_1d(self.hidden_layer_sizes)
+        if sizes.ndim != 1 or sizes.size == 0 or np.any(sizes < 1):
+            raise ValueError(
+                "hidden_layer_sizes must hold at least one layer size, each >= 1; "
+                f"got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _layer_sizes(self, n_features, n_classes):
+        return (n_features, *self._hidden_sizes(), n_classes)
+
+    def _fine_tune_alphas(self):
+        return [self.fine_tune_alpha] * len(self._hidden_sizes()) + [self.softmax_alpha]
+
+    def _pretrain(self, X, rhos, betas, alphas, rng):
+        """Greedy layer-wise pretraining: each autoencoder on the previous output."""
+        autoencoders, features = [], X
+        for k, n_units in enumerate(self._hidden_sizes()):
+            if self.verbose:
+                print(f"Pretraining layer {k + 1}: {features.shape[1]} -> {n_units}")
+            ae = SparseAutoencoderTransformer(
+                n_components=n_units,
+                sparsity_target=rhos[k],
+                sparsity_weight=betas[k],
+                alpha=alphas[k],
+                decoder=self.decoder if k == 0 else "sigmoid",
+                solver=self.pretrain_solver,
+                batch_size=self.pretrain_batch_size,
+                learning_rate_init=self.pretrain_learning_rate_init,
+                max_iter=self.pretrain_max_iter,
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+                shuffle=self.shuffle,
+                momentum=self.momentum,
+                random_state=rng.randint(_MAX_SEED),
+                verbose=self.verbose,
+            )
+            features = ae.fit_transform(features)
+            autoencoders.append(ae)
+        return autoencoders, features
+
+    def _fit_softmax(self, features, Y, rng):
+        """Softmax regression on the top features, with L-BFGS (as UFLDL)."""
+        if self.verbose:
+            print(f"Training the softmax layer: {features.shape[1]} -> {Y.shape[1]}")
+        sizes = (features.shape[1], Y.shape[1])
+        coef, intercept = init_layer(*sizes, features.dtype, rng)
+        settings = solver_settings(
+            "lbfgs", self.softmax_max_iter, tol=self.tol, verbose=self.verbose
+        )
+        result = run_solver(
+            settings,
+            lambda theta, F, T, grad=None, workspace=None: network_loss_grad(
+                theta,
+                F,
+                T,
+                sizes,
+                alpha=self.softmax_alpha,
+                grad=grad,
+                workspace=workspace,
+            ),
+            pack([coef, intercept]),
+            (features, Y),
+            random_state=rng,
+        )
+        coef, intercept = (a.copy() for a in unpack(result.theta, layer_shapes(sizes)))
+        return coef, intercept, result.loss
+
+    def _fine_tune(
+        self, theta, X, Y, sizes, rng, incremental, continuing, X_val, y_val
+    ):
+        """Backpropagation through the whole stack with the chosen solver."""
+        if self.verbose:
+            print("Fine-tuning the whole network")
+        settings = solver_settings(
+            self.fine_tune_solver,
+            self.fine_tune_max_iter,
+            batch_size=self.fine_tune_batch_size,
+            learning_rate_init=self.fine_tune_learning_rate_init,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            shuffle=self.shuffle,
+            momentum=self.momentum,
+            verbose=self.verbose,
+        )
+        alphas = self._fine_tune_alphas()
+
+        def objective(theta, X, Y, grad=None, workspace=None):
+            return network_loss_grad(
+                theta, X, Y, sizes, alpha=alphas, grad=grad, workspace=workspace
+            )
+
+        validation_score = None
+        if X_val is not None:
+
+            def validation_score(theta):
+                params = unpack(theta, layer_shapes(sizes))
+                proba = self._forward(X_val, params[0::2], params[1::2])[-1]
+                return float(np.mean(proba.argmax(axis=1) == y_val))
+
+        return run_solver(
+            settings,
+            objective,
+            theta,
+            (X, Y),
+            random_state=rng,
+            previous_state=getattr(self, "_solver_state", None) if continuing else None,
+            validation_score=validation_score,
+            incremental=incremental,
+        )
+
+    @staticmethod
+    def _forward(X, coefs, intercepts, softmax=True):
+        """All layers' activations for X, with the weights cast to X's dtype."""
+        coefs = [c.astype(X.dtype, copy=False) for c in coefs]
+        intercepts = [b.astype(X.dtype, copy=False) for b in intercepts]
+        return network_forward(X, coefs, intercepts, softmax=softmax)
+
+    # -- prediction -------------------------------------------------------
+
+    def _validate_for_predict(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        )
+
+    def predict_proba(self, X):
+        """Class probabilities from the softmax layer.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of each class, in the order of ``classes_``.
+        """
+        X = self._validate_for_predict(X)
+        return self._forward(X, self.coefs_, self.intercepts_)[-1]
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably from the logits.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities of each class.
+        """
+        X = self._validate_for_predict(X)
+        logits = self._forward(X, self.coefs_, self.intercepts_, softmax=False)[-1]
+        return log_softmax(logits, axis=1)
+
+    def decision_function(self, X):
+        """Scores of the softmax layer before normalisation (its logits).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            Logits of each class; for two classes, the logit of
+            ``classes_[1]`` minus that of ``classes_[0]``, as scikit-learn's
+            binary classifiers return.
+        """
+        X = self._validate_for_predict(X)
+        logits = self._forward(X, self.coefs_, self.intercepts_, softmax=False)[-1]
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict(self, X):
+        """Predicted class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels, from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def transform(self, X):
+        """Features of the top hidden layer under the current weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+            Activations of the last hidden layer.
+        """
+        X = self._validate_for_predict(X)
+        return self._forward(X, self.coefs_, self.intercepts_)[-2]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        # transform() gives the top hidden layer's features, in X's dtype
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
+        return tags
