@@ -18,7 +18,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from skl_sparse_ae import StackedSparseAEClassifier
@@ -88,15 +87,7 @@ def main(argv=None):
                 clf = StackedSparseAEClassifier(
                     random_state=args.random_state, verbose=args.verbose, **params
                 ).fit(X_train, y_train)
-                # accuracy of the network before fine-tuning, on the test set
-                from skl_sparse_ae._objective import network_forward
-
-                proba = network_forward(
-                    mnist.X_test, clf.pretrained_coefs_, clf.pretrained_intercepts_
-                )[-1]
-                before = float(
-                    np.mean(clf.classes_[proba.argmax(axis=1)] == mnist.y_test)
-                )
+                before = clf.pretrained_score(mnist.X_test, mnist.y_test)
         seconds = time.perf_counter() - start
         after = clf.score(mnist.X_test, mnist.y_test)
         shown = "" if name == "mlp" else json.dumps({**CONFIGS[name], **overrides})

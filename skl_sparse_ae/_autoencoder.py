@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import SOLVER_PARAMETER_CONSTRAINTS, run_solver
+from ._base import SOLVER_PARAMETER_CONSTRAINTS, run_solver, unchanged_on_failure
 from ._objective import (
     decode,
     encode,
@@ -94,13 +94,13 @@ class SparseAutoencoderTransformer(
     n_components : int, default=100
         Number of hidden units (s2).
     sparsity_target : float, default=0.05
-        rho, the target mean activation of each hidden unit, in (0, 1)
-        (eq. 2).
+        The sparsity target rho: the target mean activation of each hidden
+        unit, in (0, 1) (eq. 2).
     sparsity_weight : float, default=3.0
-        beta, the weight of the KL sparsity penalty (eq. 3); 0 switches it
+        The weight beta of the KL sparsity penalty (eq. 3); 0 switches it
         off.
     alpha : float, default=1e-4
-        lambda, the weight-decay coefficient of eq. (5); it applies to the
+        The weight-decay coefficient lambda of eq. (5); it applies to the
         weights only, not to the intercepts.
     decoder : {"auto", "sigmoid", "linear"}, default="auto"
         Output activation ``f`` of the reconstruction. ``"sigmoid"`` is the
@@ -122,7 +122,7 @@ class SparseAutoencoderTransformer(
     max_fun : int, default=15000
         Maximum number of objective evaluations of lbfgs.
     tol : float, default=1e-4
-        lbfgs stops when the largest gradient entry falls below ``tol``;
+        Tolerance: lbfgs stops when the largest gradient entry falls below it;
         adam and sgd stop when the loss (or the validation score, with
         ``early_stopping``) improves by less than ``tol`` for
         ``n_iter_no_change`` consecutive epochs.
@@ -158,11 +158,11 @@ class SparseAutoencoderTransformer(
     Attributes
     ----------
     coefs_ : list of ndarray
-        ``[W1, W2]``: the encoder's weights, shape (n_features_in_,
+        ``[W1, W2]``: the encoder's weights, shape (n_features,
         n_components), and the decoder's, shape (n_components,
-        n_features_in_). Column j of W1 is hidden unit j's filter.
+        n_features). Column j of W1 is hidden unit j's filter.
     intercepts_ : list of ndarray
-        ``[b1, b2]``, shapes (n_components,) and (n_features_in_,).
+        ``[b1, b2]``, shapes (n_components,) and (n_features,).
     decoder_ : str
         The decoder used, "sigmoid" or "linear".
     loss_ : float
@@ -184,7 +184,7 @@ class SparseAutoencoderTransformer(
         training data.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during fit, when X has string column names.
 
     See Also
@@ -296,7 +296,8 @@ class SparseAutoencoderTransformer(
         self : object
             The fitted transformer.
         """
-        return self._fit(X, incremental=False)
+        with unchanged_on_failure(self):
+            return self._fit(X, incremental=False)
 
     @available_if(_solver_is_minibatch)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -315,7 +316,8 @@ class SparseAutoencoderTransformer(
         self : object
             The updated transformer.
         """
-        return self._fit(X, incremental=True)
+        with unchanged_on_failure(self):
+            return self._fit(X, incremental=True)
 
     def _fit(self, X, incremental):
         continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
@@ -327,9 +329,8 @@ class SparseAutoencoderTransformer(
             reset=not continuing,
         )
         n_features = X.shape[1]
+        # a model being continued keeps the decoder it was fitted with
         decoder = _check_decoder(self.decoder_ if continuing else self.decoder, X)
-        if continuing and self.decoder != "auto" and self.decoder != decoder:
-            decoder = _check_decoder(self.decoder, X)
         state = getattr(self, "_solver_state", None) if continuing else None
         rng = check_random_state(self.random_state)
         X_train, X_val = X, None
@@ -428,7 +429,7 @@ class SparseAutoencoderTransformer(
         return encode(X, *self._encoder(X.dtype))
 
     def inverse_transform(self, X):
-        """Decoder's output ``f(X @ W2 + b2)`` for hidden codes X.
+        """Reconstruct inputs from hidden codes: ``f(X @ W2 + b2)``.
 
         Parameters
         ----------
@@ -437,7 +438,7 @@ class SparseAutoencoderTransformer(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, n_features)
             The reconstructions.
         """
         check_is_fitted(self)

@@ -1,6 +1,7 @@
 """What both estimators share: solver parameters, their constraints, and the
 call that hands an objective to the chosen solver."""
 
+import contextlib
 import copy
 from numbers import Integral, Real
 from types import SimpleNamespace
@@ -61,6 +62,23 @@ def solver_settings(solver, max_iter, **overrides):
     )
     settings.update(overrides)
     return SimpleNamespace(**settings)
+
+
+@contextlib.contextmanager
+def unchanged_on_failure(estimator):
+    """Put the estimator's attributes back as they were if the block raises.
+
+    Fitting assigns attributes (``n_features_in_`` during validation, the
+    weights at the end) and never mutates them in place, so a shallow copy of
+    ``__dict__`` is enough to undo a failed fit.
+    """
+    saved = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
 
 
 class SolverResult:

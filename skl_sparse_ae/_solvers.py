@@ -18,6 +18,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._objective import Workspace
 
+INTERRUPT_MESSAGE = "Training interrupted by user."
+
 
 class DivergenceError(ValueError):
     """The loss became NaN or infinite: the fit is abandoned, not returned."""
@@ -252,6 +254,7 @@ class MinibatchSolver:
         self.best_validation_score = -np.inf
         self.best_theta = None
         self.no_improvement_count = 0
+        self.interrupted = False
         self.workspace = Workspace()
 
     def run(
@@ -334,8 +337,9 @@ class MinibatchSolver:
                         )
                     break
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
-            stopped = True
+            # as MLPClassifier: stop, keep the weights so far, and say so
+            warnings.warn(INTERRUPT_MESSAGE, stacklevel=3)
+            self.interrupted = stopped = True
         if (
             validation_score is not None
             and self.best_theta is not None

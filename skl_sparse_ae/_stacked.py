@@ -14,7 +14,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import SparseAutoencoderTransformer
-from ._base import SOLVER_PARAMETER_CONSTRAINTS, run_solver, solver_settings
+from ._base import (
+    SOLVER_PARAMETER_CONSTRAINTS,
+    run_solver,
+    solver_settings,
+    unchanged_on_failure,
+)
 from ._objective import (
     init_layer,
     layer_shapes,
@@ -88,12 +93,15 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
     hidden_layer_sizes : tuple of int, default=(200, 200)
         Units of each hidden layer, input side first.
     sparsity_target : float or sequence of float, default=0.1
-        rho of each autoencoder (eq. 2): one value for every layer or one
-        per layer.
+        The sparsity target rho of each autoencoder (eq. 2): one value for
+        every layer or one per layer.
     sparsity_weight : float or sequence of float, default=3.0
-        beta of each autoencoder (eq. 3); 0 switches the penalty off.
-    alpha : float or sequence of float, default=3e-3
-        lambda of each autoencoder (eq. 5): weight decay during pretraining.
+        The sparsity weight beta of each autoencoder (eq. 3); 0 switches the
+        penalty off.
+    alpha : float or sequence of float, default=1e-4
+        The weight decay lambda of each autoencoder (eq. 5), during
+        pretraining. The UFLDL tutorial's 3e-3 can make a second autoencoder
+        collapse to constant features on small data.
     decoder : {"auto", "sigmoid", "linear"}, default="auto"
         Output activation of the first autoencoder (see
         :class:`SparseAutoencoderTransformer`). Deeper autoencoders
@@ -186,7 +194,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         Fine-tuning iterations or epochs run.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during fit, when X has string column names.
 
     See Also
@@ -258,7 +266,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         *,
         sparsity_target=0.1,
         sparsity_weight=3.0,
-        alpha=3e-3,
+        alpha=1e-4,
         decoder="auto",
         pretrain_solver="adam",
         pretrain_max_iter=20,
@@ -327,7 +335,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         self : object
             The fitted classifier.
         """
-        return self._fit(X, y, incremental=False)
+        with unchanged_on_failure(self):
+            return self._fit(X, y, incremental=False)
 
     @available_if(_fine_tune_is_minibatch)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -355,9 +364,10 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         first_call = not hasattr(self, "classes_")
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._fit(
-            X, y, incremental=True, classes=classes if first_call else None
-        )
+        with unchanged_on_failure(self):
+            return self._fit(
+                X, y, incremental=True, classes=classes if first_call else None
+            )
 
     def _validate_fit_data(self, X, y, reset):
         X, y = validate_data(
@@ -510,6 +520,10 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 verbose=self.verbose,
             )
             features = ae.fit_transform(features)
+            state = ae._solver_state
+            if state is not None and state.interrupted:
+                # a stack with a half-trained layer is no model: stop the fit
+                raise KeyboardInterrupt
             autoencoders.append(ae)
         return autoencoders, features
 
@@ -632,7 +646,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         return log_softmax(logits, axis=1)
 
     def decision_function(self, X):
-        """Scores of the softmax layer before normalisation (its logits).
+        """Compute the softmax layer's scores before normalisation (logits).
 
         Parameters
         ----------
@@ -668,8 +682,32 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def pretrained_score(self, X, y):
+        """Return the accuracy of the network before fine-tuning.
+
+        The network made of the autoencoders' encoders and the softmax layer
+        trained on their features (``pretrained_coefs_``,
+        ``pretrained_intercepts_``): the seed's procedure. This is what
+        ``score`` gives with ``fine_tune=False``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,)
+            True labels.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of the pretrained network on (X, y).
+        """
+        X = self._validate_for_predict(X)
+        proba = self._forward(X, self.pretrained_coefs_, self.pretrained_intercepts_)
+        return float(np.mean(self.classes_[proba[-1].argmax(axis=1)] == np.asarray(y)))
+
     def transform(self, X):
-        """Features of the top hidden layer under the current weights.
+        """Compute the top hidden layer's features under the current weights.
 
         Parameters
         ----------

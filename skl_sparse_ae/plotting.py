@@ -273,12 +273,13 @@ def plot_filters(
         What to draw, detected by duck typing:
 
         - a fitted stacked estimator (it has ``autoencoders_``, e.g.
-          :class:`StackedSparseAEClassifier`): the filters of hidden layer
+          :class:`~skl_sparse_ae.StackedSparseAEClassifier`): the filters of
+          hidden layer
           ``layer`` taken from its ``coefs_`` (the fine-tuned weights if
           fine-tuning ran; pass ``est.autoencoders_[0]`` for the pretrained
           first-layer filters);
         - a fitted single autoencoder (it has ``coefs_``, e.g.
-          :class:`SparseAutoencoderTransformer`): its encoder weights
+          :class:`~skl_sparse_ae.SparseAutoencoderTransformer`): its encoder weights
           ``coefs_[0]``;
         - a weight matrix of shape (n_inputs, n_units) whose columns are the
           filters.
@@ -410,7 +411,7 @@ def plot_samples(
     figsize=None,
     title=None,
 ):
-    """Draw input samples as a grid of image tiles (Fig. 1 of the experiment).
+    """Draw input samples as a grid of image tiles: figure 1 of the experiment.
 
     Parameters
     ----------
@@ -634,9 +635,10 @@ def plot_loss_curves(
         The curves to plot:
 
         - a fitted single autoencoder (e.g.
-          :class:`SparseAutoencoderTransformer`): its ``loss_curve_``;
+          :class:`~skl_sparse_ae.SparseAutoencoderTransformer`): its ``loss_curve_``;
         - a fitted stacked estimator (it has ``autoencoders_``, e.g.
-          :class:`StackedSparseAEClassifier`): one curve per autoencoder's
+          :class:`~skl_sparse_ae.StackedSparseAEClassifier`): one curve per
+          autoencoder's
           ``loss_curve_``, labelled ``"layer 1 pretraining"``, ``"layer 2
           pretraining"``, ..., plus its own ``loss_curve_`` labelled
           ``"fine-tuning"`` if it is non-empty;

@@ -479,3 +479,38 @@ def test_extreme_but_legal_settings(small_unit, solver, params, scale):
     for array in ae.coefs_ + ae.intercepts_ + [codes]:
         assert np.all(np.isfinite(array))
     assert np.isfinite(ae.loss_)
+
+
+def test_failed_refit_keeps_the_previous_model_whole(small_unit):
+    """A refit that fails after validation restored n_features_in_ too."""
+    ae = _fit_quietly(
+        SparseAE(n_components=3, max_iter=5, decoder="sigmoid"), small_unit
+    )
+    before = ae.coefs_[0].copy()
+    with pytest.raises(ValueError, match="MinMaxScaler"):
+        ae.fit(small_unit[:, :4] * 5)  # 4 features, outside [0, 1]
+    assert ae.n_features_in_ == 10
+    assert_array_equal(ae.coefs_[0], before)
+    assert ae.transform(small_unit).shape == (60, 3)
+
+
+def test_keyboard_interrupt_keeps_the_weights_so_far(small_unit, monkeypatch):
+    """As MLPClassifier: Ctrl-C stops the minibatch solver with a warning."""
+    import skl_sparse_ae._autoencoder as module
+
+    calls = []
+    original = module.sparse_autoencoder_loss_grad
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "sparse_autoencoder_loss_grad", interrupted)
+    ae = SparseAE(n_components=3, solver="adam", batch_size=20, max_iter=50)
+    with pytest.warns(UserWarning, match="interrupted"):
+        ae.fit(small_unit)
+    assert ae.n_iter_ == 1  # one whole epoch of 3 batches, then the interrupt
+    assert np.all(np.isfinite(ae.coefs_[0]))
+    assert ae.transform(small_unit).shape == (60, 3)

@@ -255,3 +255,63 @@ def test_bad_input_and_not_fitted(small):
         clf.predict(X[:, :10])
     with pytest.raises(ValueError, match="MinMaxScaler"):
         StackedSparseAEClassifier(**FAST, decoder="sigmoid").fit(X * 16, y)
+
+
+def test_pretrained_score_is_the_score_without_fine_tuning(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    tuned = _fit(StackedSparseAEClassifier(**FAST), X_train, y_train)
+    plain = _fit(StackedSparseAEClassifier(**FAST, fine_tune=False), X_train, y_train)
+    assert tuned.pretrained_score(X_test, y_test) == plain.score(X_test, y_test)
+    assert plain.pretrained_score(X_test, y_test) == plain.score(X_test, y_test)
+
+
+def _interrupt_on_call(monkeypatch, module_name, function_name, n):
+    import importlib
+
+    module = importlib.import_module(module_name)
+    original = getattr(module, function_name)
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, function_name, interrupted)
+
+
+def test_interrupt_during_pretraining_abandons_the_fit(small, monkeypatch):
+    _interrupt_on_call(
+        monkeypatch, "skl_sparse_ae._autoencoder", "sparse_autoencoder_loss_grad", 3
+    )
+    clf = StackedSparseAEClassifier(**FAST)
+    with pytest.raises(KeyboardInterrupt), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        clf.fit(*small)
+    assert not hasattr(clf, "coefs_")
+
+
+def test_interrupt_during_fine_tuning_keeps_a_usable_model(small, monkeypatch):
+    X, y = small
+    # pretraining uses adam, fine-tuning sgd: interrupt the 5th sgd step
+    import skl_sparse_ae._solvers as solvers
+
+    original_update = solvers.SGDOptimizer.update
+    steps = []
+
+    def update(self, theta, grad):
+        steps.append(1)
+        if len(steps) == 5:
+            raise KeyboardInterrupt
+        return original_update(self, theta, grad)
+
+    monkeypatch.setattr(solvers.SGDOptimizer, "update", update)
+    clf = StackedSparseAEClassifier(
+        **{**FAST, "fine_tune_max_iter": 50}, fine_tune_solver="sgd"
+    )
+    with pytest.warns(UserWarning, match="interrupted"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert 0 < clf.n_iter_ < 50
+    assert clf.predict(X).shape == (300,)
