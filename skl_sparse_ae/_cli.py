@@ -1,0 +1,665 @@
+"""Command line interface: the seed's stacked sparse autoencoder experiment.
+
+``skl-sparse-ae`` (or ``python -m skl_sparse_ae``) pretrains a stack of sparse
+autoencoders layer by layer, trains a softmax layer on top, optionally
+fine-tunes the whole network, reports the test accuracy before and after
+fine-tuning and writes the figures of the experiment (input samples,
+first- and second-layer filters, loss curves) and a ``results.json`` file.
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._solvers import INTERRUPT_MESSAGE
+
+__all__ = ["main"]
+
+PROG = "skl-sparse-ae"
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# Message of the warning the minibatch solvers emit when they catch Ctrl-C
+# during fine-tuning (they stop and return the network so far, as
+# MLPClassifier); a command line run must stop altogether.
+_INTERRUPT_WARNING = INTERRUPT_MESSAGE
+
+_EPILOG = """\
+examples:
+  skl-sparse-ae
+      8x8 scikit-learn digits with the default network; writes results/digits/
+  skl-sparse-ae --dataset mnist --mnist-dir ~/data/mnist --hidden 200 200 \\
+      --output-dir results/mnist
+      MNIST from the four IDX files (train-images-idx3-ubyte[.gz], ...)
+"""
+
+
+class _UsageError(Exception):
+    """Bad command line arguments (exit code 2)."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """ArgumentParser whose errors raise instead of printing and exiting."""
+
+    def error(self, message):
+        raise _UsageError(message)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _real(low=None, high=None, *, low_closed=True):
+    """argparse type: a finite float in [low, high) or (low, high)."""
+
+    def convert(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number, got {text!r}"
+            ) from None
+        too_low = low is not None and (value < low if low_closed else value <= low)
+        too_high = high is not None and value >= high
+        if not math.isfinite(value) or too_low or too_high:
+            left = "[" if low_closed else "("
+            interval = f"{left}{low}, {'inf' if high is None else high})"
+            raise argparse.ArgumentTypeError(f"must lie in {interval}, got {text}")
+        return value
+
+    return convert
+
+
+def _default_params():
+    from ._stacked import StackedSparseAEClassifier
+
+    return StackedSparseAEClassifier().get_params()
+
+
+def _build_parser():
+    defaults = _default_params()
+    hidden = " ".join(str(size) for size in defaults["hidden_layer_sizes"])
+    parser = _ArgumentParser(
+        prog=PROG,
+        description=textwrap.fill(
+            "Run the stacked sparse autoencoder experiment: greedy layer-wise "
+            "pretraining of sparse autoencoders, a softmax layer on top, then "
+            "(optionally) fine-tuning of the whole network by backpropagation. "
+            "Prints the progress and the test accuracy before and after "
+            "fine-tuning, and writes samples.png (Fig. 1), filters_layer1.png "
+            "(Fig. 2), filters_layer2.png (Fig. 3), loss_curves.png and "
+            "results.json to the output folder.",
+            width=79,
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument(
+        "--dataset",
+        choices=("digits", "mnist"),
+        default=None,
+        help=(
+            "digits: scikit-learn's 8x8 digits scaled to [0, 1], 75%%/25%% "
+            "stratified train/test split; mnist: 28x28 MNIST, 60000/10000 split, "
+            "fetched from OpenML (cached in the scikit-learn data folder) unless "
+            "--mnist-dir is given (default: digits, or mnist with --mnist-dir)"
+        ),
+    )
+    data.add_argument(
+        "--mnist-dir",
+        metavar="PATH",
+        default=None,
+        help=(
+            "folder holding the four MNIST IDX files train-images-idx3-ubyte, "
+            "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+            "t10k-labels-idx1-ubyte (each optionally .gz); implies --dataset "
+            "mnist (default: download from OpenML)"
+        ),
+    )
+    data.add_argument(
+        "--n-train",
+        type=_positive_int,
+        metavar="N",
+        default=None,
+        help=(
+            "train on the first N training samples after shuffling them with "
+            "--random-state, for quick runs (default: all)"
+        ),
+    )
+    model = parser.add_argument_group("model")
+    model.add_argument(
+        "--hidden",
+        type=_positive_int,
+        nargs="+",
+        metavar="UNITS",
+        default=None,
+        help=f"units of each hidden layer, input side first (default: {hidden})",
+    )
+    model.add_argument(
+        "--sparsity-target",
+        type=_real(0, 1, low_closed=False),
+        metavar="RHO",
+        default=None,
+        help=(
+            "target mean activation rho of each hidden unit, in (0, 1) "
+            f"(default: {defaults['sparsity_target']})"
+        ),
+    )
+    model.add_argument(
+        "--sparsity-weight",
+        type=_real(0),
+        metavar="BETA",
+        default=None,
+        help=(
+            "weight beta of the KL sparsity penalty, >= 0 "
+            f"(default: {defaults['sparsity_weight']})"
+        ),
+    )
+    model.add_argument(
+        "--alpha",
+        type=_real(0),
+        metavar="LAMBDA",
+        default=None,
+        help=(
+            "weight decay lambda of the autoencoders, >= 0 "
+            f"(default: {defaults['alpha']})"
+        ),
+    )
+    training = parser.add_argument_group("training")
+    training.add_argument(
+        "--no-fine-tune",
+        action="store_true",
+        help=(
+            "stop after pretraining and the softmax layer, as in the seed "
+            "experiment (default: fine-tune the whole network)"
+        ),
+    )
+    training.add_argument(
+        "--pretrain-solver",
+        choices=("lbfgs", "adam", "sgd"),
+        default=None,
+        help=(
+            "solver of each autoencoder; UFLDL uses lbfgs, whose filters are "
+            "sharper for the same time (default: "
+            f"{defaults['pretrain_solver']})"
+        ),
+    )
+    training.add_argument(
+        "--pretrain-max-iter",
+        type=_positive_int,
+        metavar="N",
+        default=None,
+        help=(
+            "iterations (lbfgs) or epochs (adam, sgd) of each autoencoder's "
+            f"pretraining (default: {defaults['pretrain_max_iter']})"
+        ),
+    )
+    training.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        metavar="N",
+        default=None,
+        help=f"epochs of fine-tuning (default: {defaults['fine_tune_max_iter']})",
+    )
+    training.add_argument(
+        "--random-state",
+        type=int,
+        metavar="SEED",
+        default=0,
+        help="seed of the split, the subsampling and the training (default: 0)",
+    )
+    training.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        default=None,
+        help=(
+            "limit the BLAS threads; 1 is much faster for small networks or on "
+            "a busy machine (default: the BLAS default, e.g. OMP_NUM_THREADS)"
+        ),
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--output-dir",
+        metavar="PATH",
+        default=None,
+        help="folder for the figures and results.json (default: results/DATASET)",
+    )
+    output.add_argument(
+        "--no-plots",
+        action="store_true",
+        help="do not draw figures; write only results.json (default: draw them)",
+    )
+    output.add_argument(
+        "--quiet",
+        action="store_true",
+        help=(
+            "print only the results, not the loading and per-iteration progress "
+            "(default: print the progress)"
+        ),
+    )
+    from . import __version__
+
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    return parser
+
+
+def _parse_args(argv):
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.dataset is None:
+        args.dataset = "mnist" if args.mnist_dir is not None else "digits"
+    elif args.dataset != "mnist" and args.mnist_dir is not None:
+        parser.error("--mnist-dir can only be used with --dataset mnist")
+    if args.output_dir is None:
+        args.output_dir = str(Path("results") / args.dataset)
+    return args
+
+
+# -- data ----------------------------------------------------------------
+
+
+def _load_data(args, log):
+    """Return X_train, y_train, X_test, y_test and the image shape."""
+    if args.dataset == "digits":
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        log("Loading the scikit-learn digits (8x8 images)...")
+        X, y = load_digits(return_X_y=True)
+        X = (X / 16.0).astype(np.float32)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.25, stratify=y, random_state=args.random_state
+        )
+        image_shape = (8, 8)
+    else:
+        from .datasets import load_mnist
+
+        if args.mnist_dir is not None:
+            log(f"Loading MNIST from the IDX files in {args.mnist_dir}...")
+            mnist = load_mnist(Path(args.mnist_dir).expanduser())
+        else:
+            log(
+                "Loading MNIST with sklearn.datasets.fetch_openml (the first "
+                "time it is downloaded, about 15 MB, and cached; this can take "
+                "a few minutes)..."
+            )
+            mnist = load_mnist()
+        X_train, y_train = mnist.X_train, mnist.y_train
+        X_test, y_test = mnist.X_test, mnist.y_test
+        image_shape = tuple(int(s) for s in mnist.images.shape[1:])
+
+    if args.n_train is not None:
+        order = np.random.RandomState(args.random_state).permutation(len(X_train))
+        if args.n_train < len(X_train):
+            order = order[: args.n_train]
+        else:
+            log(
+                f"--n-train {args.n_train} >= the {len(X_train)} training "
+                "samples: using them all."
+            )
+        X_train, y_train = X_train[order], y_train[order]
+    if len(X_test) == 0:
+        raise ValueError("the test set is empty.")
+    return X_train, y_train, X_test, y_test, image_shape
+
+
+# -- fitting -------------------------------------------------------------
+
+
+class _WarningMonitor:
+    """Count ConvergenceWarnings instead of showing them; turn Ctrl-C back on.
+
+    The fine-tuning's minibatch solver catches KeyboardInterrupt, warns and
+    returns the network so far; for a command line run an interrupt must stop
+    it all.
+    Other warnings are shown as usual.
+    """
+
+    def __init__(self):
+        self.n_convergence = 0
+
+    def __enter__(self):
+        self._context = warnings.catch_warnings()
+        self._context.__enter__()
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.filterwarnings("always", message=_INTERRUPT_WARNING)
+        self._showwarning = warnings.showwarning
+        warnings.showwarning = self._show
+        return self
+
+    def __exit__(self, *exc_info):
+        return self._context.__exit__(*exc_info)
+
+    def _show(self, message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ConvergenceWarning):
+            self.n_convergence += 1
+            return
+        if str(message).startswith(_INTERRUPT_WARNING):
+            raise KeyboardInterrupt
+        self._showwarning(message, category, filename, lineno, file, line)
+
+
+def _blas_threads(n_threads):
+    """Context limiting the BLAS thread pools to ``n_threads`` (None: no limit)."""
+    if n_threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n_threads, user_api="blas")
+
+
+def _make_classifier(args):
+    from ._stacked import StackedSparseAEClassifier
+
+    params = {
+        "random_state": args.random_state,
+        "verbose": 0 if args.quiet else 1,
+        "fine_tune": not args.no_fine_tune,
+    }
+    optional = {
+        "hidden_layer_sizes": None if args.hidden is None else tuple(args.hidden),
+        "sparsity_target": args.sparsity_target,
+        "sparsity_weight": args.sparsity_weight,
+        "alpha": args.alpha,
+        "pretrain_solver": args.pretrain_solver,
+        "pretrain_max_iter": args.pretrain_max_iter,
+        "fine_tune_max_iter": args.max_iter,
+    }
+    params.update({k: v for k, v in optional.items() if v is not None})
+    return StackedSparseAEClassifier(**params)
+
+
+def _convergence_note(clf):
+    """One line naming the options that would let the solvers converge."""
+    options = []
+    if any(ae.n_iter_ >= clf.pretrain_max_iter for ae in clf.autoencoders_):
+        options.append("--pretrain-max-iter")
+    if clf.fine_tune and clf.n_iter_ >= clf.fine_tune_max_iter:
+        options.append("--max-iter")
+    if not options:  # the softmax layer's L-BFGS, which has no option here
+        return "note: the softmax layer's solver stopped before converging"
+    hint = " or ".join(options)
+    return f"note: the solver stopped at max_iter before converging (increase {hint})"
+
+
+# -- output --------------------------------------------------------------
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def _write_figures(clf, X_train, y_train, image_shape, output_dir, log, notice):
+    """Draw Fig. 1-3 and the loss curves.
+
+    Return the names of the files written and the errors of those that failed.
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        notice(
+            "note: matplotlib is not installed; skipping the figures "
+            "(pip install matplotlib)"
+        )
+        return [], []
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_filters, plot_loss_curves, plot_samples, save_figure
+
+    fine_tuned = clf.fine_tune and len(clf.loss_curve_) > 0
+    figures = [
+        (
+            "samples.png",
+            lambda: plot_samples(
+                X_train,
+                image_shape=image_shape,
+                n_samples=100,
+                labels=y_train,
+                title="Fig. 1: training inputs",
+            ),
+        ),
+        (
+            "filters_layer1.png",
+            lambda: plot_filters(
+                clf.autoencoders_[0],
+                image_shape=image_shape,
+                title="Fig. 2: first-layer filters (pretrained)",
+            ),
+        ),
+    ]
+    if len(clf.autoencoders_) >= 2:
+        state = "fine-tuned" if fine_tuned else "pretrained"
+        figures.append(
+            (
+                "filters_layer2.png",
+                lambda: plot_filters(
+                    clf,
+                    layer=1,
+                    image_shape=image_shape,
+                    title=f"Fig. 3: second-layer filters, W1 @ W2 ({state})",
+                ),
+            )
+        )
+    figures.append(("loss_curves.png", lambda: plot_loss_curves(clf)))
+
+    written, failed = [], []
+    for name, draw in figures:
+        try:
+            fig = draw()
+            try:
+                save_figure(fig, output_dir / name)
+            finally:
+                plt.close(fig)
+        except (ValueError, OSError, RuntimeError) as exc:
+            # Keep going: the results of a long fit must not be lost.
+            failed.append(f"could not write {name}: {exc}")
+            continue
+        written.append(name)
+        log(f"Wrote {output_dir / name}")
+    return written, failed
+
+
+def _run(args, out, err):
+    def log(message):
+        if not args.quiet:
+            print(message, file=out, flush=True)
+
+    def say(message):
+        print(message, file=out, flush=True)
+
+    from . import __version__
+
+    start = time.perf_counter()
+    # Fail now, not after a long fit, if the output folder cannot be made.
+    output_dir = Path(args.output_dir).expanduser()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    X_train, y_train, X_test, y_test, image_shape = _load_data(args, log)
+    load_seconds = time.perf_counter() - start
+    n_classes = len(np.unique(y_train))
+    log(
+        f"Loaded {args.dataset} in {load_seconds:.2f} s: X_train {X_train.shape}, "
+        f"X_test {X_test.shape}, {n_classes} classes, images {image_shape}"
+    )
+
+    clf = _make_classifier(args)
+    stages = "pretraining, softmax" + ("" if args.no_fine_tune else ", fine-tuning")
+    sizes = " -> ".join(
+        str(n) for n in (X_train.shape[1], *clf.hidden_layer_sizes, n_classes)
+    )
+    log(f"Fitting a stacked sparse autoencoder {sizes} ({stages})")
+    fit_start = time.perf_counter()
+    with _WarningMonitor() as monitor, _blas_threads(args.threads):
+        clf.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - fit_start
+
+    accuracy_before = clf.pretrained_score(X_test, y_test)
+    accuracy_after = None if args.no_fine_tune else float(clf.score(X_test, y_test))
+    say(f"Test accuracy before fine-tuning: {accuracy_before:.4f}")
+    if accuracy_after is not None:
+        say(f"Test accuracy after fine-tuning:  {accuracy_after:.4f}")
+
+    files, failed = [], []
+    if not args.no_plots:
+        files, failed = _write_figures(
+            clf, X_train, y_train, image_shape, output_dir, log, notice=say
+        )
+
+    total_seconds = time.perf_counter() - start
+    params = clf.get_params()
+    params["hidden_layer_sizes"] = [int(n) for n in clf.hidden_layer_sizes]
+    results = {
+        "dataset": args.dataset,
+        "mnist_dir": args.mnist_dir,
+        "threads": args.threads,
+        "n_train": int(X_train.shape[0]),
+        "n_test": int(X_test.shape[0]),
+        "n_features": int(X_train.shape[1]),
+        "image_shape": list(image_shape),
+        "classes": clf.classes_,
+        "parameters": params,
+        "train_accuracy_before_fine_tuning": clf.pretrain_score_,
+        "accuracy_before_fine_tuning": accuracy_before,
+        "accuracy_after_fine_tuning": accuracy_after,
+        "accuracy": accuracy_before if accuracy_after is None else accuracy_after,
+        "n_iter": clf.n_iter_,
+        "pretrain_n_iter": [ae.n_iter_ for ae in clf.autoencoders_],
+        "converged": monitor.n_convergence == 0,
+        "load_seconds": round(load_seconds, 3),
+        "fit_seconds": round(fit_seconds, 3),
+        "total_seconds": round(total_seconds, 3),
+        "version": __version__,
+        "files": [*files, "results.json"],
+    }
+    results_path = output_dir / "results.json"
+    results_path.write_text(
+        json.dumps(_json_safe(results), indent=2) + "\n", encoding="utf-8"
+    )
+    log(f"Wrote {results_path}")
+    say(
+        f"Time: load {load_seconds:.2f} s, fit {fit_seconds:.2f} s, "
+        f"total {time.perf_counter() - start:.2f} s"
+    )
+    say(f"Results in {output_dir}")
+    if monitor.n_convergence:
+        say(_convergence_note(clf))
+    if failed:
+        _error(err, "; ".join(failed))
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _error(err, message):
+    message = " ".join(str(message).split())  # one line
+    print(f"{PROG}: error: {message}", file=err, flush=True)
+
+
+def main(argv=None):
+    """Run the stacked sparse autoencoder experiment from the command line.
+
+    This is the entry point of the ``skl-sparse-ae`` command and of
+    ``python -m skl_sparse_ae``. It loads the data (scikit-learn's 8x8
+    digits or MNIST), fits a :class:`~skl_sparse_ae.StackedSparseAEClassifier`
+    while printing its progress, prints the test accuracy before and after
+    fine-tuning and the timings, and writes the figures (``samples.png``,
+    ``filters_layer1.png``, ``filters_layer2.png``, ``loss_curves.png``) and
+    ``results.json`` to the output folder. Run ``skl-sparse-ae --help`` for
+    the options.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The command line arguments, without the program name. ``None`` reads
+        them from ``sys.argv[1:]``.
+
+    Returns
+    -------
+    exit_code : int
+        0 on success (and for ``--help``), 1 if the data cannot be loaded or
+        the fit fails, 2 for invalid arguments, 130 when interrupted with
+        Ctrl-C. Errors are reported as a single line
+        ``skl-sparse-ae: error: ...`` on standard error.
+
+    See Also
+    --------
+    skl_sparse_ae.StackedSparseAEClassifier : The classifier being fitted.
+    skl_sparse_ae.datasets.load_mnist : The MNIST loader.
+
+    Examples
+    --------
+    A quick run on a subsample of the digits, without figures:
+
+    >>> from skl_sparse_ae._cli import main
+    >>> main(["--n-train", "300", "--hidden", "16", "8", "--quiet",
+    ...       "--no-plots", "--output-dir", "/tmp/digits"])  # doctest: +SKIP
+    Test accuracy before fine-tuning: 0.8...
+    Test accuracy after fine-tuning:  0.9...
+    ...
+    0
+    """
+    out, err = sys.stdout, sys.stderr
+    try:
+        args = _parse_args(argv)
+    except _UsageError as exc:
+        _error(err, f"{exc} (see {PROG} --help)")
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+
+    # The classifier prints its progress with print(): make sure each line
+    # shows up at once even when stdout is a pipe or a file.
+    line_buffering = getattr(out, "line_buffering", None)
+    reconfigured = False
+    if line_buffering is False:
+        try:
+            out.reconfigure(line_buffering=True)
+            reconfigured = True
+        except (AttributeError, ValueError, io.UnsupportedOperation):
+            pass
+    try:
+        return _run(args, out, err)
+    except KeyboardInterrupt:
+        print("interrupted", file=err, flush=True)
+        return EXIT_INTERRUPTED
+    except (ValueError, OSError, ImportError, MemoryError, ArithmeticError) as exc:
+        _error(err, exc)
+        return EXIT_FAILURE
+    finally:
+        if reconfigured:
+            try:
+                out.reconfigure(line_buffering=False)
+            except (ValueError, io.UnsupportedOperation):
+                pass
+        out.flush()
