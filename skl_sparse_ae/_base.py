@@ -4,7 +4,6 @@ call that hands an objective to the chosen solver."""
 import contextlib
 import copy
 from numbers import Integral, Real
-from types import SimpleNamespace
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -34,34 +33,6 @@ SOLVER_PARAMETER_CONSTRAINTS = {
 }
 
 DEFAULT_BATCH_SIZE = 256
-
-
-def solver_settings(solver, max_iter, **overrides):
-    """Solver parameters for a stage that is not an estimator of its own.
-
-    The stacked classifier trains its softmax layer and fine-tunes its network
-    with :func:`run_solver` too; this gives those stages the same defaults as
-    :class:`SparseAutoencoderTransformer` for whatever they do not set.
-    """
-    settings = dict(
-        solver=solver,
-        max_iter=max_iter,
-        max_fun=15000,
-        tol=1e-4,
-        verbose=0,
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        shuffle=True,
-        n_iter_no_change=10,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        warm_start=False,
-    )
-    settings.update(overrides)
-    return SimpleNamespace(**settings)
 
 
 @contextlib.contextmanager

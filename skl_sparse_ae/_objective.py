@@ -90,11 +90,24 @@ class Workspace:
         self._buffers = {}
 
     def get(self, name, shape, dtype):
+        """A buffer of this shape and dtype; its content is undefined."""
         buf = self._buffers.get(name)
         if buf is None or buf.shape != shape or buf.dtype != dtype:
             buf = np.empty(shape, dtype=dtype)
             self._buffers[name] = buf
         return buf
+
+    def ones(self, n, dtype):
+        """A vector of ``n`` ones (callers must not write into it)."""
+        key = ("ones", n, np.dtype(dtype))
+        buf = self._buffers.get(key)
+        if buf is None:
+            buf = self._buffers[key] = np.ones(n, dtype=dtype)
+        return buf
+
+    def __getstate__(self):
+        # scratch space is not part of a model: do not pickle it
+        return {"_buffers": {}}
 
 
 # ---------------------------------------------------------------------------
@@ -210,14 +223,31 @@ def weight_decay(coefs, alpha):
         lambda of eq. (5); one value for all matrices or one per matrix.
     """
     alphas = np.broadcast_to(np.asarray(alpha, dtype=float), (len(coefs),))
-    return float(sum(0.5 * a * np.vdot(W, W) for a, W in zip(alphas, coefs) if a != 0))
+    total = 0.0
+    for a, W in zip(alphas, coefs):
+        if a != 0:
+            total += 0.5 * float(a) * float(np.vdot(W, W))
+    return total
 
 
-def add_weight_decay_grad(coef_grad, coef, alpha):
-    """``coef_grad += alpha * coef`` in place (the ``lambda W`` of eqs. 8-9)."""
+def layer_gradient(inputs, delta, coef, alpha, coef_grad, intercept_grad, workspace):
+    """Gradient of one layer from its inputs and its delta, averaged over rows.
+
+    ``coef_grad = inputs.T @ delta / m + alpha * coef`` (eqs. 8-9: the data
+    term averaged, the ``lambda W`` of weight decay not) and
+    ``intercept_grad = sum of delta's rows / m``, both written in place.
+    """
+    m = delta.shape[0]
+    inv_m = coef.dtype.type(1.0 / m)
+    _matmul_transposed_left(inputs, delta, coef_grad)
+    coef_grad *= inv_m
     if alpha != 0:
-        coef_grad += coef.dtype.type(alpha) * coef
-    return coef_grad
+        decay = workspace.get("decay", coef.shape, coef.dtype)
+        np.multiply(coef, coef.dtype.type(alpha), out=decay)
+        coef_grad += decay
+    # a column sum as a matrix-vector product: one BLAS call, no temporary
+    np.matmul(workspace.ones(m, delta.dtype), delta, out=intercept_grad)
+    intercept_grad *= inv_m
 
 
 def clip_activation(rho_hat):
@@ -325,18 +355,15 @@ def sparse_autoencoder_loss_grad(
         delta3 *= fprime
 
     # eq. (8): gradients of the decoder
-    inv_m = dtype.type(1.0 / m)
-    np.matmul(A2.T, delta3, out=dW2)
-    dW2 *= inv_m
-    add_weight_decay_grad(dW2, W2, alpha)
-    np.sum(delta3, axis=0, out=db2)
-    db2 *= inv_m
+    layer_gradient(A2, delta3, W2, alpha, dW2, db2, ws)
 
     # eq. (7): delta2, with the sparsity term when beta > 0
     delta2 = ws.get("hidden_delta", (m, n_components), dtype)
     np.matmul(delta3, W2.T, out=delta2)
     if sparsity_weight > 0:
-        rho_hat = clip_activation(np.mean(A2, axis=0, dtype=dtype))
+        rho_hat = np.matmul(ws.ones(m, dtype), A2)  # eq. (1), times m
+        rho_hat *= dtype.type(1.0 / m)
+        clip_activation(rho_hat)
         kl_value, kl_grad = kl_sparsity(rho_hat, sparsity_target)
         loss += sparsity_weight * kl_value
         kl_grad *= dtype.type(sparsity_weight)
@@ -346,11 +373,7 @@ def sparse_autoencoder_loss_grad(
     )
 
     # eq. (9): gradients of the encoder
-    _matmul_transposed_left(X, delta2, dW1)
-    dW1 *= inv_m
-    add_weight_decay_grad(dW1, W1, alpha)
-    np.sum(delta2, axis=0, out=db1)
-    db1 *= inv_m
+    layer_gradient(X, delta2, W1, alpha, dW1, db1, ws)
 
     loss += weight_decay([W1, W2], alpha)
     return loss, grad
@@ -438,14 +461,11 @@ def network_loss_grad(theta, X, Y, layer_sizes, *, alpha, grad=None, workspace=N
 
     # backward pass: delta of the softmax layer is (P - Y), averaged later
     delta = np.subtract(acts[-1], Y, out=acts[-1])
-    inv_m = dtype.type(1.0 / m)
     for k in range(n_layers - 1, -1, -1):
         inputs = X if k == 0 else acts[k - 1]
-        _matmul_transposed_left(inputs, delta, coef_grads[k])
-        coef_grads[k] *= inv_m
-        add_weight_decay_grad(coef_grads[k], coefs[k], alphas[k])
-        np.sum(delta, axis=0, out=intercept_grads[k])
-        intercept_grads[k] *= inv_m
+        layer_gradient(
+            inputs, delta, coefs[k], alphas[k], coef_grads[k], intercept_grads[k], ws
+        )
         if k > 0:
             prev = ws.get(f"delta{k - 1}", inputs.shape, dtype)
             np.matmul(delta, coefs[k].T, out=prev)

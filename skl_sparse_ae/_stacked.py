@@ -1,6 +1,7 @@
 """StackedSparseAEClassifier: greedy layer-wise pretraining, softmax, fine-tuning."""
 
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 from scipy.special import log_softmax
@@ -14,12 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import SparseAutoencoderTransformer
-from ._base import (
-    SOLVER_PARAMETER_CONSTRAINTS,
-    run_solver,
-    solver_settings,
-    unchanged_on_failure,
-)
+from ._base import SOLVER_PARAMETER_CONSTRAINTS, run_solver, unchanged_on_failure
 from ._objective import (
     init_layer,
     layer_shapes,
@@ -43,6 +39,17 @@ def _per_layer(value, n_layers, name):
             f"({n_layers}); got {value!r}."
         )
     return np.broadcast_to(values, (n_layers,)).tolist()
+
+
+def _solver_settings(solver, max_iter, **settings):
+    """Solver parameters of a stage that is not an estimator of its own.
+
+    The softmax layer and the fine-tuning run through :func:`run_solver` like
+    an autoencoder; whatever they do not set takes the transformer's default.
+    """
+    params = SparseAutoencoderTransformer(solver=solver, max_iter=max_iter).get_params()
+    params.update(settings)
+    return SimpleNamespace(**params)
 
 
 def _fine_tune_is_minibatch(estimator):
@@ -533,7 +540,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             print(f"Training the softmax layer: {features.shape[1]} -> {Y.shape[1]}")
         sizes = (features.shape[1], Y.shape[1])
         coef, intercept = init_layer(*sizes, features.dtype, rng)
-        settings = solver_settings(
+        settings = _solver_settings(
             "lbfgs", self.softmax_max_iter, tol=self.tol, verbose=self.verbose
         )
         result = run_solver(
@@ -560,7 +567,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         """Backpropagation through the whole stack with the chosen solver."""
         if self.verbose:
             print("Fine-tuning the whole network")
-        settings = solver_settings(
+        settings = _solver_settings(
             self.fine_tune_solver,
             self.fine_tune_max_iter,
             batch_size=self.fine_tune_batch_size,
