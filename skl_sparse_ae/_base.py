@@ -138,7 +138,7 @@ def run_solver(
     theta = theta.copy()
     if estimator.solver == "lbfgs":
         theta, loss, n_iter, curve = minimize_lbfgs(
-            lambda t: fun(t, *data),
+            lambda t, **buffers: fun(t, *data, **buffers),
             theta,
             max_iter=estimator.max_iter,
             max_fun=estimator.max_fun,

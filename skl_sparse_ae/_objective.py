@@ -90,12 +90,21 @@ class Workspace:
         self._buffers = {}
 
     def get(self, name, shape, dtype):
-        """A buffer of this shape and dtype; its content is undefined."""
+        """A C-contiguous buffer of this shape and dtype; its content is undefined.
+
+        A buffer with more rows is reused through a view of its first rows, so
+        the short last minibatch of an epoch allocates nothing.
+        """
         buf = self._buffers.get(name)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
+        if (
+            buf is None
+            or buf.dtype != dtype
+            or buf.shape[1:] != shape[1:]
+            or buf.shape[0] < shape[0]
+        ):
             buf = np.empty(shape, dtype=dtype)
             self._buffers[name] = buf
-        return buf
+        return buf[: shape[0]]
 
     def ones(self, n, dtype):
         """A vector of ``n`` ones (callers must not write into it)."""
@@ -242,7 +251,7 @@ def layer_gradient(inputs, delta, coef, alpha, coef_grad, intercept_grad, worksp
     _matmul_transposed_left(inputs, delta, coef_grad)
     coef_grad *= inv_m
     if alpha != 0:
-        decay = workspace.get("decay", coef.shape, coef.dtype)
+        decay = workspace.get(f"decay{coef.shape}", coef.shape, coef.dtype)
         np.multiply(coef, coef.dtype.type(alpha), out=decay)
         coef_grad += decay
     # a column sum as a matrix-vector product: one BLAS call, no temporary

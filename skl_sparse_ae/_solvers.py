@@ -134,7 +134,8 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
     Parameters
     ----------
     fun : callable
-        ``fun(theta) -> (loss, grad)`` with ``theta`` of ``theta0``'s dtype.
+        ``fun(theta, grad=..., workspace=...) -> (loss, grad)`` with ``theta``
+        of ``theta0``'s dtype; it writes the gradient into ``grad``.
     theta0 : ndarray of shape (n_params,)
         Starting point; its dtype (float32 or float64) is the objective's.
     max_iter, max_fun : int
@@ -157,9 +158,12 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
     dtype = theta0.dtype
     start = time.perf_counter()
     loss_curve = []
+    # the full batch's buffers are large: keep them for every evaluation
+    grad = np.empty_like(theta0)
+    workspace = Workspace()
 
     def fun64(x):
-        loss, grad = fun(x.astype(dtype, copy=False))
+        loss, _ = fun(x.astype(dtype, copy=False), grad=grad, workspace=workspace)
         _check_finite_loss(loss, len(loss_curve), "Check the data's scale.")
         return loss, grad.astype(np.float64)
 
