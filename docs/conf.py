@@ -168,7 +168,7 @@ html_theme_options = {
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc", "sourcelink"],
 }
-html_sidebars = {"index": [], "user_guide": [], "performance": []}
+html_sidebars = {"index": [], "user_guide": [], "performance": [], "scaling": []}
 html_show_sourcelink = True
 
 

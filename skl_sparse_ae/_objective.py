@@ -213,6 +213,9 @@ def reconstruction_error(X, coefs, intercepts, decoder, chunk_size=4096):
         chunk = X[start : start + chunk_size]
         hidden = encode(chunk, coefs[0], intercepts[0])
         diff = _subtract_data(decode(hidden, coefs[1], intercepts[1], decoder), chunk)
+        # squares summed in float64: float32 data of large magnitude must not
+        # overflow to inf here
+        diff = diff.astype(np.float64, copy=False)
         total += 0.5 * float(np.vdot(diff, diff))
     return total / X.shape[0]
 

@@ -36,7 +36,26 @@ def _check_finite_loss(loss, n_iter, hint):
 # Optimisers for minibatch descent
 
 
-class SGDOptimizer:
+def _scratch(optimizer, theta):
+    """A buffer like ``theta`` kept on the optimiser between updates.
+
+    Scratch space is not optimiser state: it is made on first use and not
+    pickled (see ``__getstate__``), so a saved model carries only the moments.
+    """
+    buf = optimizer.__dict__.get("_scratch")
+    if buf is None or buf.shape != theta.shape or buf.dtype != theta.dtype:
+        buf = optimizer._scratch = np.empty_like(theta)
+    return buf
+
+
+class _Optimizer:
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_scratch", None)
+        return state
+
+
+class SGDOptimizer(_Optimizer):
     """Stochastic gradient descent with (Nesterov) momentum, in place.
 
     Parameters
@@ -58,13 +77,12 @@ class SGDOptimizer:
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.velocity = np.zeros_like(theta)
-        self._step = np.empty_like(theta)
 
     def update(self, theta, grad):
-        """Update ``theta`` in place from ``grad``."""
+        """Update ``theta`` in place from ``grad`` (``grad`` is overwritten)."""
         lr = theta.dtype.type(self.learning_rate)
         mu = theta.dtype.type(self.momentum)
-        step = np.multiply(grad, lr, out=self._step)
+        step = np.multiply(grad, lr, out=_scratch(self, theta))
         self.velocity *= mu
         self.velocity -= step
         if self.nesterovs_momentum:
@@ -76,7 +94,7 @@ class SGDOptimizer:
             theta += self.velocity
 
 
-class AdamOptimizer:
+class AdamOptimizer(_Optimizer):
     """Adam (Kingma and Ba, 2014), in place on the flat parameter vector.
 
     Parameters
@@ -101,14 +119,13 @@ class AdamOptimizer:
         self.t = 0
         self.first_moment = np.zeros_like(theta)
         self.second_moment = np.zeros_like(theta)
-        self._tmp = np.empty_like(theta)
 
     def update(self, theta, grad):
         """Update ``theta`` in place from ``grad`` (``grad`` is overwritten)."""
         dt = theta.dtype.type
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
-        m, v, tmp = self.first_moment, self.second_moment, self._tmp
+        m, v, tmp = self.first_moment, self.second_moment, _scratch(self, theta)
         m *= dt(b1)
         np.multiply(grad, dt(1 - b1), out=tmp)
         m += tmp
@@ -299,13 +316,14 @@ class MinibatchSolver:
             for a in data
         ]
         start = time.perf_counter()
-        n_epochs = 0
-        stopped = False
+        n_epochs = seen = 0
+        total = 0.0
+        stopped = self.interrupted = False
         try:
             for _ in range(max_iter):
                 if self.shuffle:
                     order = self.random_state.permutation(n_samples)
-                total = 0.0
+                total, seen = 0.0, 0
                 for batch_start in range(0, n_samples, batch_size):
                     batch_stop = min(batch_start + batch_size, n_samples)
                     rows = (
@@ -322,9 +340,11 @@ class MinibatchSolver:
                     )
                     self.optimizer.update(theta, grad)
                     total += loss * (batch_stop - batch_start)
+                    seen += batch_stop - batch_start
                 n_epochs += 1
                 epoch_loss = total / n_samples
                 self.loss_curve.append(epoch_loss)
+                seen = 0
                 if self.verbose:
                     print(
                         f"Iteration {len(self.loss_curve)}, loss = {epoch_loss:.8f}, "
@@ -341,9 +361,13 @@ class MinibatchSolver:
                         )
                     break
         except KeyboardInterrupt:
-            # as MLPClassifier: stop, keep the weights so far, and say so
+            # as MLPClassifier: stop, keep the weights so far, and say so; the
+            # interrupted epoch counts, with the mean loss of its batches
             warnings.warn(INTERRUPT_MESSAGE, stacklevel=3)
             self.interrupted = stopped = True
+            if seen:
+                n_epochs += 1
+                self.loss_curve.append(total / seen)
         if (
             validation_score is not None
             and self.best_theta is not None

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import TransformerTags, check_random_state
@@ -531,6 +532,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             if state is not None and state.interrupted:
                 # a stack with a half-trained layer is no model: stop the fit
                 raise KeyboardInterrupt
+            # the layer is done: its optimiser state would only weigh on pickles
+            ae._solver_state = None
             autoencoders.append(ae)
         return autoencoders, features
 
@@ -711,7 +714,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         """
         X = self._validate_for_predict(X)
         proba = self._forward(X, self.pretrained_coefs_, self.pretrained_intercepts_)
-        return float(np.mean(self.classes_[proba[-1].argmax(axis=1)] == np.asarray(y)))
+        # accuracy_score checks y as ClassifierMixin.score does (length, type)
+        return float(accuracy_score(y, self.classes_[proba[-1].argmax(axis=1)]))
 
     def transform(self, X):
         """Compute the top hidden layer's features under the current weights.

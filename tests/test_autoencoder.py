@@ -511,6 +511,8 @@ def test_keyboard_interrupt_keeps_the_weights_so_far(small_unit, monkeypatch):
     ae = SparseAE(n_components=3, solver="adam", batch_size=20, max_iter=50)
     with pytest.warns(UserWarning, match="interrupted"):
         ae.fit(small_unit)
-    assert ae.n_iter_ == 1  # one whole epoch of 3 batches, then the interrupt
+    # one whole epoch of 3 batches, then 1 batch of the next: it counts too
+    assert ae.n_iter_ == 2 and len(ae.loss_curve_) == 2
+    assert np.isfinite(ae.loss_)
     assert np.all(np.isfinite(ae.coefs_[0]))
     assert ae.transform(small_unit).shape == (60, 3)
