@@ -157,6 +157,13 @@ def load_images(mnist_dir, n_samples):
 # Timing
 
 
+def _median_or_first(values):
+    """Median of numbers; the first value of anything else (e.g. a dtype name)."""
+    if all(isinstance(v, (int, float)) for v in values):
+        return statistics.median(values)
+    return values[0]
+
+
 def interleaved_times(functions, repeat, warmup=True):
     """Time several callables side by side.
 
@@ -193,7 +200,7 @@ def interleaved_times(functions, repeat, warmup=True):
         name: {
             "seconds": statistics.median(runs[name]),
             "runs": runs[name],
-            **{key: statistics.median(v) for key, v in extras[name].items()},
+            **{key: _median_or_first(v) for key, v in extras[name].items()},
         }
         for name in functions
     }

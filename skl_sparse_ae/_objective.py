@@ -249,17 +249,38 @@ def layer_gradient(inputs, delta, coef, alpha, coef_grad, intercept_grad, worksp
     term averaged, the ``lambda W`` of weight decay not) and
     ``intercept_grad = sum of delta's rows / m``, both written in place.
     """
-    m = delta.shape[0]
+    _sum_layer_products(inputs, delta, coef_grad, intercept_grad, workspace)
+    _average_and_decay(
+        coef_grad, intercept_grad, coef, alpha, delta.shape[0], workspace
+    )
+
+
+def _sum_layer_products(inputs, delta, coef_grad, intercept_grad, workspace, add=False):
+    """``inputs.T @ delta`` and the column sums of ``delta``, into or added to."""
+    if add:
+        coef_part = workspace.get(
+            f"part{coef_grad.shape}", coef_grad.shape, delta.dtype
+        )
+        intercept_part = workspace.get("part_b", intercept_grad.shape, delta.dtype)
+    else:
+        coef_part, intercept_part = coef_grad, intercept_grad
+    _matmul_transposed_left(inputs, delta, coef_part)
+    # a column sum as a matrix-vector product: one BLAS call, no temporary
+    np.matmul(workspace.ones(delta.shape[0], delta.dtype), delta, out=intercept_part)
+    if add:
+        coef_grad += coef_part
+        intercept_grad += intercept_part
+
+
+def _average_and_decay(coef_grad, intercept_grad, coef, alpha, m, workspace):
+    """Divide summed products by ``m``; add ``alpha * coef`` to the weights'."""
     inv_m = coef.dtype.type(1.0 / m)
-    _matmul_transposed_left(inputs, delta, coef_grad)
     coef_grad *= inv_m
+    intercept_grad *= inv_m
     if alpha != 0:
         decay = workspace.get(f"decay{coef.shape}", coef.shape, coef.dtype)
         np.multiply(coef, coef.dtype.type(alpha), out=decay)
         coef_grad += decay
-    # a column sum as a matrix-vector product: one BLAS call, no temporary
-    np.matmul(workspace.ones(m, delta.dtype), delta, out=intercept_grad)
-    intercept_grad *= inv_m
 
 
 def clip_activation(rho_hat):
@@ -310,6 +331,7 @@ def sparse_autoencoder_loss_grad(
     decoder,
     grad=None,
     workspace=None,
+    row_block=2048,
 ):
     """Objective J of eq. (5) and its gradient, eqs. (6)-(9), averaged over X.
 
@@ -334,6 +356,9 @@ def sparse_autoencoder_loss_grad(
         Where to write the gradient; a new array when None.
     workspace : Workspace, default=None
         Scratch buffers to reuse between calls.
+    row_block : int, default=2048
+        Rows of the output layer processed at once (memory and cache only:
+        the result does not depend on it beyond rounding).
 
     Returns
     -------
@@ -352,26 +377,39 @@ def sparse_autoencoder_loss_grad(
         grad, layer_shapes((n_features, n_components, n_features))
     )
 
-    # forward pass
+    # forward pass to the hidden layer: rho_hat needs every row's a(2)
     A2 = encode(X, W1, b1, out=ws.get("hidden", (m, n_components), dtype))
-    H = decode(A2, W2, b2, decoder, out=ws.get("output", (m, n_features), dtype))
+    delta2 = ws.get("hidden_delta", (m, n_components), dtype)
 
-    # eq. (6): delta3 = (h - x) .* f'(z3); the data term of eq. (5)
-    if decoder == "sigmoid":
-        fprime = ws.get("output_tmp", (m, n_features), dtype)
-        np.subtract(1, H, out=fprime)
-        fprime *= H
-    delta3 = _subtract_data(H, X)
-    loss = 0.5 * float(np.vdot(delta3, delta3)) / m
-    if decoder == "sigmoid":
-        delta3 *= fprime
-
-    # eq. (8): gradients of the decoder
-    layer_gradient(A2, delta3, W2, alpha, dW2, db2, ws)
+    # The output layer, a block of rows at a time: a full batch never holds an
+    # (m, n_features) array, and each block's elementwise passes stay in cache.
+    loss = 0.0
+    for start in range(0, m, row_block):
+        rows = slice(start, min(start + row_block, m))
+        X_rows = X[rows]
+        H = decode(
+            A2[rows],
+            W2,
+            b2,
+            decoder,
+            out=ws.get("output", (X_rows.shape[0], n_features), dtype),
+        )
+        # eq. (6): delta3 = (h - x) .* f'(z3); the data term of eq. (5)
+        if decoder == "sigmoid":
+            fprime = ws.get("output_tmp", H.shape, dtype)
+            np.subtract(1, H, out=fprime)
+            fprime *= H
+        delta3 = _subtract_data(H, X_rows)
+        loss += 0.5 * float(np.vdot(delta3, delta3))
+        if decoder == "sigmoid":
+            delta3 *= fprime
+        # eq. (8), summed over the blocks; first factor of eq. (7)
+        _sum_layer_products(A2[rows], delta3, dW2, db2, ws, add=start > 0)
+        np.matmul(delta3, W2.T, out=delta2[rows])
+    loss /= m
+    _average_and_decay(dW2, db2, W2, alpha, m, ws)
 
     # eq. (7): delta2, with the sparsity term when beta > 0
-    delta2 = ws.get("hidden_delta", (m, n_components), dtype)
-    np.matmul(delta3, W2.T, out=delta2)
     if sparsity_weight > 0:
         rho_hat = np.matmul(ws.ones(m, dtype), A2)  # eq. (1), times m
         rho_hat *= dtype.type(1.0 / m)

@@ -157,6 +157,27 @@ def test_sparse_autoencoder_loss_is_equation_5():
     assert loss == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize("decoder", ["sigmoid", "linear"])
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_row_blocks_give_the_full_batch_result(decoder, container):
+    """The output layer computed a block of rows at a time: same J, same gradient."""
+    rng = np.random.RandomState(5)
+    X = rng.rand(23, 6)
+    X[X < 0.3] = 0
+    X = container(X)
+    theta = _random_autoencoder(6, 4)
+    hyper = dict(alpha=1e-3, sparsity_target=0.1, sparsity_weight=3.0, decoder=decoder)
+    whole = sparse_autoencoder_loss_grad(theta, X, 4, **hyper)
+    for row_block in (1, 5, 22):
+        blocks = sparse_autoencoder_loss_grad(theta, X, 4, row_block=row_block, **hyper)
+        assert blocks[0] == pytest.approx(whole[0], rel=1e-12)
+        assert_allclose(blocks[1], whole[1], rtol=1e-10, atol=1e-14)
+    numeric = _central_differences(
+        lambda t: sparse_autoencoder_loss_grad(t, X, 4, row_block=5, **hyper)[0], theta
+    )
+    assert _relative_error(blocks[1], numeric) < 1e-6
+
+
 def test_workspace_reuse_gives_identical_results():
     rng = np.random.RandomState(2)
     X1, X2 = rng.rand(10, 5), rng.rand(7, 5)
