@@ -357,3 +357,19 @@ def test_python_m_help():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: skl-sparse-ae")
+
+
+@pytest.mark.parametrize(
+    "args, solver, max_iter",
+    [
+        ([], "lbfgs", 400),  # digits: UFLDL's L-BFGS pretraining
+        (["--dataset", "mnist"], "adam", 20),  # the classifier's defaults
+        (["--pretrain-solver", "adam"], "adam", 20),
+        (["--pretrain-max-iter", "7"], "adam", 7),
+    ],
+)
+def test_pretraining_defaults_per_dataset(args, solver, max_iter):
+    from skl_sparse_ae._cli import _make_classifier, _parse_args
+
+    clf = _make_classifier(_parse_args(args))
+    assert (clf.pretrain_solver, clf.pretrain_max_iter) == (solver, max_iter)
