@@ -373,3 +373,13 @@ def test_pretraining_defaults_per_dataset(args, solver, max_iter):
 
     clf = _make_classifier(_parse_args(args))
     assert (clf.pretrain_solver, clf.pretrain_max_iter) == (solver, max_iter)
+
+
+@pytest.mark.parametrize(
+    "args, threads",
+    [([], 1), (["--dataset", "mnist"], None), (["--threads", "2"], 2)],
+)
+def test_blas_threads_default_per_dataset(args, threads):
+    from skl_sparse_ae._cli import _parse_args
+
+    assert _parse_args(args).threads == threads
