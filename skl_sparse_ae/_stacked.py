@@ -10,7 +10,11 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import TransformerTags, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -32,14 +36,24 @@ _MAX_SEED = np.iinfo(np.int32).max
 
 
 def _per_layer(value, n_layers, name):
-    """One value per hidden layer from a scalar or a sequence."""
+    """One value per hidden layer from a scalar or a sequence.
+
+    Each value must satisfy the transformer's own constraint on the parameter
+    of that name, checked here with the stacked classifier named in the error.
+    """
     values = np.atleast_1d(np.asarray(value, dtype=float))
     if values.ndim != 1 or values.shape[0] not in (1, n_layers):
         raise ValueError(
             f"{name} must be a scalar or have one value per hidden layer "
             f"({n_layers}); got {value!r}."
         )
-    return np.broadcast_to(values, (n_layers,)).tolist()
+    values = np.broadcast_to(values, (n_layers,)).tolist()
+    constraint = {name: SparseAutoencoderTransformer._parameter_constraints[name]}
+    for v in values:
+        validate_parameter_constraints(
+            constraint, {name: v}, caller_name="StackedSparseAEClassifier"
+        )
+    return values
 
 
 def _solver_settings(solver, max_iter, **settings):
@@ -60,15 +74,6 @@ def _fine_tune_is_minibatch(estimator):
             f"not {estimator.fine_tune_solver!r}."
         )
     return True
-
-
-def _check_per_layer_range(values, name, low, high=None):
-    for v in values:
-        if not (v > low if high is not None else v >= low) or (
-            high is not None and not v < high
-        ):
-            interval = f"({low}, {high})" if high is not None else f"[{low}, inf)"
-            raise ValueError(f"Each value of {name} must lie in {interval}; got {v}.")
 
 
 class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
@@ -396,9 +401,6 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         rhos = _per_layer(self.sparsity_target, n_layers, "sparsity_target")
         betas = _per_layer(self.sparsity_weight, n_layers, "sparsity_weight")
         alphas = _per_layer(self.alpha, n_layers, "alpha")
-        _check_per_layer_range(rhos, "sparsity_target", 0, 1)
-        _check_per_layer_range(betas, "sparsity_weight", 0)
-        _check_per_layer_range(alphas, "alpha", 0)
 
         if continuing:
             encoder = self._label_encoder
