@@ -15,3 +15,27 @@ from threadpoolctl import threadpool_limits
 def _one_blas_thread():
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+@pytest.fixture
+def interrupt_on_call(monkeypatch):
+    """``interrupt_on_call(owner, name, n)``: Ctrl-C at the n-th call of owner.name.
+
+    Replaces the attribute (a module's function or a class's method) with a
+    wrapper that raises KeyboardInterrupt on its n-th call, as a user pressing
+    Ctrl-C at that moment would; ``monkeypatch`` restores it after the test.
+    """
+
+    def patch(owner, name, n):
+        original = getattr(owner, name)
+        calls = []
+
+        def interrupted(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == n:
+                raise KeyboardInterrupt
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, interrupted)
+
+    return patch

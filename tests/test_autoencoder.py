@@ -494,20 +494,11 @@ def test_failed_refit_keeps_the_previous_model_whole(small_unit):
     assert ae.transform(small_unit).shape == (60, 3)
 
 
-def test_keyboard_interrupt_keeps_the_weights_so_far(small_unit, monkeypatch):
+def test_keyboard_interrupt_keeps_the_weights_so_far(small_unit, interrupt_on_call):
     """As MLPClassifier: Ctrl-C stops the minibatch solver with a warning."""
     import skl_sparse_ae._autoencoder as module
 
-    calls = []
-    original = module.sparse_autoencoder_loss_grad
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, "sparse_autoencoder_loss_grad", interrupted)
+    interrupt_on_call(module, "sparse_autoencoder_loss_grad", 5)
     ae = SparseAE(n_components=3, solver="adam", batch_size=20, max_iter=50)
     with pytest.warns(UserWarning, match="interrupted"):
         ae.fit(small_unit)

@@ -619,34 +619,25 @@ def test_partial_fit_divergence_keeps_the_last_good_weights(kind):
     assert all(np.all(np.isfinite(a)) for a in est.coefs_ + est.intercepts_)
 
 
-def _interrupt_objective(monkeypatch, on_call):
+def _interrupt_objective(interrupt_on_call, on_call):
     import skl_sparse_ae._autoencoder as module
 
-    original = module.sparse_autoencoder_loss_grad
-    calls = []
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == on_call:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, "sparse_autoencoder_loss_grad", interrupted)
+    interrupt_on_call(module, "sparse_autoencoder_loss_grad", on_call)
 
 
-def _interrupted_partial_fit(monkeypatch):
+def _interrupted_partial_fit(monkeypatch, interrupt_on_call):
     ae = SparseAE(n_components=3, solver="adam", batch_size=5, random_state=0)
     ae.partial_fit(X_CLEAN)
     weights = ae.coefs_[0].copy()
-    _interrupt_objective(monkeypatch, on_call=2)  # the 2nd batch of 4
+    _interrupt_objective(interrupt_on_call, on_call=2)  # the 2nd batch of 4
     with pytest.warns(UserWarning, match="interrupted"):
         ae.partial_fit(X_CLEAN)
     monkeypatch.undo()
     return ae, weights
 
 
-def test_interrupted_partial_fit_keeps_the_steps_so_far(monkeypatch):
-    ae, weights = _interrupted_partial_fit(monkeypatch)
+def test_interrupted_partial_fit_keeps_the_steps_so_far(monkeypatch, interrupt_on_call):
+    ae, weights = _interrupted_partial_fit(monkeypatch, interrupt_on_call)
     # one minibatch step was taken before the interrupt, and kept
     assert not np.array_equal(ae.coefs_[0], weights)
     assert all(np.all(np.isfinite(a)) for a in ae.coefs_ + ae.intercepts_)
@@ -657,16 +648,16 @@ def test_interrupted_partial_fit_keeps_the_steps_so_far(monkeypatch):
     assert ae.n_iter_ == 3 and np.isfinite(ae.loss_)
 
 
-def test_interrupted_partial_fit_keeps_a_finite_loss(monkeypatch):
-    ae, _ = _interrupted_partial_fit(monkeypatch)
+def test_interrupted_partial_fit_keeps_a_finite_loss(monkeypatch, interrupt_on_call):
+    ae, _ = _interrupted_partial_fit(monkeypatch, interrupt_on_call)
     assert np.isfinite(ae.loss_)
 
 
 def test_interrupt_in_the_first_partial_fit_of_a_stack_leaves_it_unfitted(
-    monkeypatch,
+    monkeypatch, interrupt_on_call
 ):
     """The first partial_fit pretrains: an interrupt there abandons the call."""
-    _interrupt_objective(monkeypatch, on_call=2)
+    _interrupt_objective(interrupt_on_call, on_call=2)
     clf = StackedSparseAEClassifier(**{**CL_PARAMS, "pretrain_batch_size": 5})
     with pytest.raises(KeyboardInterrupt), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

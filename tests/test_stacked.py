@@ -265,26 +265,10 @@ def test_pretrained_score_is_the_score_without_fine_tuning(digits_split):
     assert plain.pretrained_score(X_test, y_test) == plain.score(X_test, y_test)
 
 
-def _interrupt_on_call(monkeypatch, module_name, function_name, n):
-    import importlib
+def test_interrupt_during_pretraining_abandons_the_fit(small, interrupt_on_call):
+    import skl_sparse_ae._autoencoder as module
 
-    module = importlib.import_module(module_name)
-    original = getattr(module, function_name)
-    calls = []
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == n:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(module, function_name, interrupted)
-
-
-def test_interrupt_during_pretraining_abandons_the_fit(small, monkeypatch):
-    _interrupt_on_call(
-        monkeypatch, "skl_sparse_ae._autoencoder", "sparse_autoencoder_loss_grad", 3
-    )
+    interrupt_on_call(module, "sparse_autoencoder_loss_grad", 3)
     clf = StackedSparseAEClassifier(**FAST)
     with pytest.raises(KeyboardInterrupt), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -292,21 +276,12 @@ def test_interrupt_during_pretraining_abandons_the_fit(small, monkeypatch):
     assert not hasattr(clf, "coefs_")
 
 
-def test_interrupt_during_fine_tuning_keeps_a_usable_model(small, monkeypatch):
+def test_interrupt_during_fine_tuning_keeps_a_usable_model(small, interrupt_on_call):
     X, y = small
     # pretraining uses adam, fine-tuning sgd: interrupt the 5th sgd step
-    import skl_sparse_ae._solvers as solvers
+    from skl_sparse_ae._solvers import SGDOptimizer
 
-    original_update = solvers.SGDOptimizer.update
-    steps = []
-
-    def update(self, theta, grad):
-        steps.append(1)
-        if len(steps) == 5:
-            raise KeyboardInterrupt
-        return original_update(self, theta, grad)
-
-    monkeypatch.setattr(solvers.SGDOptimizer, "update", update)
+    interrupt_on_call(SGDOptimizer, "update", 5)
     clf = StackedSparseAEClassifier(
         **{**FAST, "fine_tune_max_iter": 50}, fine_tune_solver="sgd"
     )
