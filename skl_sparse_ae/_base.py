@@ -147,26 +147,22 @@ def run_solver(
         )
         return SolverResult(theta, loss, n_iter, curve)
 
+    settings = dict(
+        batch_size=batch_size_for(estimator, data[0].shape[0]),
+        shuffle=estimator.shuffle,
+        tol=estimator.tol,
+        n_iter_no_change=estimator.n_iter_no_change,
+        verbose=estimator.verbose,
+    )
     state = copy.deepcopy(previous_state)
     kind = AdamOptimizer if estimator.solver == "adam" else SGDOptimizer
     if state is None or not isinstance(state.optimizer, kind):
         state = MinibatchSolver(
-            _make_optimizer(estimator, theta),
-            batch_size=0,
-            shuffle=estimator.shuffle,
-            tol=estimator.tol,
-            n_iter_no_change=estimator.n_iter_no_change,
-            verbose=estimator.verbose,
-            random_state=random_state,
+            _make_optimizer(estimator, theta), random_state=random_state, **settings
         )
-    _sync_optimizer(state.optimizer, estimator)
-    state.batch_size = batch_size_for(estimator, data[0].shape[0])
-    state.shuffle, state.tol = estimator.shuffle, estimator.tol
-    state.n_iter_no_change, state.verbose = (
-        estimator.n_iter_no_change,
-        estimator.verbose,
-    )
-    n_before = len(state.loss_curve)
+    else:  # continuing: parameters changed with set_params take effect
+        _sync_optimizer(state.optimizer, estimator)
+        vars(state).update(settings)
     state.run(
         fun,
         theta,
@@ -177,7 +173,7 @@ def run_solver(
     )
     return SolverResult(
         theta,
-        float(state.loss_curve[-1]) if len(state.loss_curve) > n_before else np.nan,
+        float(state.loss_curve[-1]) if state.loss_curve else np.nan,
         len(state.loss_curve),
         list(state.loss_curve),
         state,
