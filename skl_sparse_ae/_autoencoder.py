@@ -22,6 +22,7 @@ from ._objective import (
     encode,
     init_layer,
     layer_shapes,
+    mean_activation,
     pack,
     reconstruction_error,
     sparse_autoencoder_loss_grad,
@@ -403,7 +404,7 @@ class SparseAutoencoderTransformer(
             minibatch.best_validation_score if validation_score is not None else None
         )
         self._solver_state = minibatch
-        self.mean_activation_ = encode(X, W1, b1).mean(axis=0, dtype=X.dtype)
+        self.mean_activation_ = mean_activation(X, W1, b1)
         return self
 
     def _shapes(self, n_features):

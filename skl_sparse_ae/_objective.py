@@ -123,18 +123,23 @@ class Workspace:
 # Activations (in place, as in scikit-learn's neural_network._base)
 
 
+def _inplace_sigmoid_of_negated(neg_z):
+    """Replace ``-z`` (given) by ``sigmoid(z) = 1 / (1 + exp(-z))`` in place."""
+    # exp overflowing to inf for very negative z gives exactly 0: no warning
+    with np.errstate(over="ignore"):
+        np.exp(neg_z, out=neg_z)
+    neg_z += 1
+    # divide(1, x) is vectorised where reciprocal(x) is not, same result
+    return np.divide(1, neg_z, out=neg_z)
+
+
 def inplace_sigmoid(z):
     """Replace ``z`` by ``1 / (1 + exp(-z))`` in place; return it.
 
     Four ufunc passes with no temporary; ``exp`` overflowing to ``inf`` for
     very negative ``z`` gives exactly 0, so the overflow warning is silenced.
     """
-    with np.errstate(over="ignore"):
-        np.negative(z, out=z)
-        np.exp(z, out=z)
-    z += 1
-    np.reciprocal(z, out=z)
-    return z
+    return _inplace_sigmoid_of_negated(np.negative(z, out=z))
 
 
 def inplace_sigmoid_derivative(a, delta, tmp):
@@ -166,21 +171,34 @@ def dense_layer(X, coef, intercept, out):
     return out
 
 
+def sigmoid_layer(X, coef, intercept, out):
+    """``out = sigmoid(X @ coef + intercept)``; return ``out``.
+
+    The intercept is added and the sign flipped in one pass (``-b - X W``),
+    then :func:`inplace_sigmoid`'s last three: four passes after the product.
+    """
+    if sp.issparse(X):
+        out[...] = X @ coef
+    else:
+        np.matmul(X, coef, out=out)
+    np.subtract(-intercept, out, out=out)
+    return _inplace_sigmoid_of_negated(out)
+
+
 def encode(X, coef, intercept, out=None):
     """Hidden activations ``a(2) = sigmoid(X @ W1 + b1)``, eq. of section 1."""
     if out is None:
         out = np.empty((X.shape[0], coef.shape[1]), dtype=coef.dtype)
-    return inplace_sigmoid(dense_layer(X, coef, intercept, out))
+    return sigmoid_layer(X, coef, intercept, out)
 
 
 def decode(hidden, coef, intercept, decoder, out=None):
     """Reconstruction ``h = f(a(2) @ W2 + b2)``; ``f`` is sigmoid or identity."""
     if out is None:
         out = np.empty((hidden.shape[0], coef.shape[1]), dtype=coef.dtype)
-    dense_layer(hidden, coef, intercept, out)
     if decoder == "sigmoid":
-        inplace_sigmoid(out)
-    return out
+        return sigmoid_layer(hidden, coef, intercept, out)
+    return dense_layer(hidden, coef, intercept, out)
 
 
 def _matmul_transposed_left(A, B, out):
@@ -218,6 +236,23 @@ def reconstruction_error(X, coefs, intercepts, decoder, chunk_size=4096):
         diff = diff.astype(np.float64, copy=False)
         total += 0.5 * float(np.vdot(diff, diff))
     return total / X.shape[0]
+
+
+def mean_activation(X, coef, intercept, chunk_size=4096):
+    """rho_hat of eq. (1): the mean of ``sigmoid(X @ coef + intercept)`` over rows.
+
+    Computed over chunks of rows (a column sum per chunk, accumulated in
+    float64), so memory stays bounded by one chunk's activations.
+    """
+    total = np.zeros(coef.shape[1], dtype=np.float64)
+    buffer = None
+    for start in range(0, X.shape[0], chunk_size):
+        chunk = X[start : start + chunk_size]
+        if buffer is None or buffer.shape[0] != chunk.shape[0]:
+            buffer = np.empty((chunk.shape[0], coef.shape[1]), dtype=coef.dtype)
+        hidden = encode(chunk, coef, intercept, out=buffer)
+        total += np.matmul(np.ones(hidden.shape[0], dtype=hidden.dtype), hidden)
+    return (total / X.shape[0]).astype(coef.dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -261,7 +296,9 @@ def _sum_layer_products(inputs, delta, coef_grad, intercept_grad, workspace, add
         coef_part = workspace.get(
             f"part{coef_grad.shape}", coef_grad.shape, delta.dtype
         )
-        intercept_part = workspace.get("part_b", intercept_grad.shape, delta.dtype)
+        intercept_part = workspace.get(
+            f"part{intercept_grad.shape}", intercept_grad.shape, delta.dtype
+        )
     else:
         coef_part, intercept_part = coef_grad, intercept_grad
     _matmul_transposed_left(inputs, delta, coef_part)
@@ -357,8 +394,9 @@ def sparse_autoencoder_loss_grad(
     workspace : Workspace, default=None
         Scratch buffers to reuse between calls.
     row_block : int, default=2048
-        Rows of the output layer processed at once (memory and cache only:
-        the result does not depend on it beyond rounding).
+        Rows processed at once after the forward pass to the hidden layer
+        (memory and cache only: the result does not depend on it beyond
+        rounding).
 
     Returns
     -------
@@ -379,20 +417,24 @@ def sparse_autoencoder_loss_grad(
 
     # forward pass to the hidden layer: rho_hat needs every row's a(2)
     A2 = encode(X, W1, b1, out=ws.get("hidden", (m, n_components), dtype))
-    delta2 = ws.get("hidden_delta", (m, n_components), dtype)
-
-    # The output layer, a block of rows at a time: a full batch never holds an
-    # (m, n_features) array, and each block's elementwise passes stay in cache.
     loss = 0.0
+    kl_grad = None
+    if sparsity_weight > 0:  # eq. (1) (a column sum times 1/m), eq. (3)
+        rho_hat = np.matmul(ws.ones(m, dtype), A2)
+        rho_hat *= dtype.type(1.0 / m)
+        kl_value, kl_grad = kl_sparsity(clip_activation(rho_hat), sparsity_target)
+        loss += sparsity_weight * kl_value
+        kl_grad *= dtype.type(sparsity_weight)
+
+    # Backward, a block of rows at a time: a full batch never holds an
+    # (m, n_features) array, and each block's elementwise passes stay in cache.
+    data_term = 0.0
     for start in range(0, m, row_block):
         rows = slice(start, min(start + row_block, m))
-        X_rows = X[rows]
+        X_rows, A2_rows = X[rows], A2[rows]
+        n_rows = X_rows.shape[0]
         H = decode(
-            A2[rows],
-            W2,
-            b2,
-            decoder,
-            out=ws.get("output", (X_rows.shape[0], n_features), dtype),
+            A2_rows, W2, b2, decoder, out=ws.get("output", (n_rows, n_features), dtype)
         )
         # eq. (6): delta3 = (h - x) .* f'(z3); the data term of eq. (5)
         if decoder == "sigmoid":
@@ -400,30 +442,24 @@ def sparse_autoencoder_loss_grad(
             np.subtract(1, H, out=fprime)
             fprime *= H
         delta3 = _subtract_data(H, X_rows)
-        loss += 0.5 * float(np.vdot(delta3, delta3))
+        data_term += float(np.vdot(delta3, delta3))
         if decoder == "sigmoid":
             delta3 *= fprime
-        # eq. (8), summed over the blocks; first factor of eq. (7)
-        _sum_layer_products(A2[rows], delta3, dW2, db2, ws, add=start > 0)
-        np.matmul(delta3, W2.T, out=delta2[rows])
-    loss /= m
+        # eq. (8), summed over the blocks
+        _sum_layer_products(A2_rows, delta3, dW2, db2, ws, add=start > 0)
+        # eq. (7): delta2, with the sparsity term when beta > 0
+        delta2 = ws.get("hidden_delta", (n_rows, n_components), dtype)
+        np.matmul(delta3, W2.T, out=delta2)
+        if kl_grad is not None:
+            delta2 += kl_grad
+        inplace_sigmoid_derivative(
+            A2_rows, delta2, ws.get("hidden_tmp", delta2.shape, dtype)
+        )
+        # eq. (9), summed over the blocks
+        _sum_layer_products(X_rows, delta2, dW1, db1, ws, add=start > 0)
+    loss += 0.5 * data_term / m
     _average_and_decay(dW2, db2, W2, alpha, m, ws)
-
-    # eq. (7): delta2, with the sparsity term when beta > 0
-    if sparsity_weight > 0:
-        rho_hat = np.matmul(ws.ones(m, dtype), A2)  # eq. (1), times m
-        rho_hat *= dtype.type(1.0 / m)
-        clip_activation(rho_hat)
-        kl_value, kl_grad = kl_sparsity(rho_hat, sparsity_target)
-        loss += sparsity_weight * kl_value
-        kl_grad *= dtype.type(sparsity_weight)
-        delta2 += kl_grad
-    inplace_sigmoid_derivative(
-        A2, delta2, ws.get("hidden_tmp", (m, n_components), dtype)
-    )
-
-    # eq. (9): gradients of the encoder
-    layer_gradient(X, delta2, W1, alpha, dW1, db1, ws)
+    _average_and_decay(dW1, db1, W1, alpha, m, ws)
 
     loss += weight_decay([W1, W2], alpha)
     return loss, grad

@@ -17,9 +17,11 @@ from skl_sparse_ae._objective import (
     inplace_softmax,
     kl_sparsity,
     layer_shapes,
+    mean_activation,
     network_loss_grad,
     pack,
     reconstruction_error,
+    sigmoid_layer,
     sparse_autoencoder_loss_grad,
     unpack,
     weight_decay,
@@ -71,6 +73,34 @@ def test_inplace_sigmoid_matches_expit_without_warnings(dtype):
         out = inplace_sigmoid(z.copy())
     assert out.dtype == dtype
     assert_allclose(out, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_sigmoid_layer_matches_expit_without_warnings(dtype, container):
+    rng = np.random.RandomState(0)
+    X = rng.normal(scale=30, size=(6, 4)).astype(dtype)
+    X[X < 0] = 0  # zeros for the sparse container
+    W = rng.normal(size=(4, 3)).astype(dtype)
+    b = np.array([-1e4, 0.5, 1e4], dtype=dtype)
+    out = np.empty((6, 3), dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = sigmoid_layer(container(X), W, b, out)
+    assert result is out
+    assert_allclose(out, expit(X.astype(np.float64) @ W + b), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mean_activation_over_chunks(dtype):
+    rng = np.random.RandomState(0)
+    X = rng.rand(23, 5).astype(dtype)
+    W, b = init_layer(5, 3, dtype, rng)
+    expected = encode(X, W, b).astype(np.float64).mean(axis=0)
+    for chunk_size in (1, 4, 23, 100):
+        rho_hat = mean_activation(X, W, b, chunk_size=chunk_size)
+        assert rho_hat.dtype == dtype
+        assert_allclose(rho_hat, expected, rtol=1e-6)
 
 
 def test_inplace_softmax_is_stable():
