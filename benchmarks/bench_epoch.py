@@ -5,7 +5,7 @@ Usage::
 
     python benchmarks/bench_epoch.py [--mnist-dir DIR] [--n-samples 60000]
         [--epochs 2] [--repeat 3] [--threads N] [--dtype float32 float64]
-        [--solver adam sgd] [--no-mlp] [--no-torch]
+        [--solver adam sgd] [--decoder sigmoid linear] [--no-mlp] [--no-torch]
 
 Quick check::
 
@@ -15,7 +15,10 @@ For each (solver, dtype), interleaved over ``--repeat`` rounds after one
 warm-up each, and reporting the medians:
 
 * ``SparseAutoencoderTransformer(n_components=200, solver=..., batch_size=256,
-  max_iter=epochs, shuffle=True, tol=0, n_iter_no_change=huge)``: ``fit``
+  max_iter=epochs, shuffle=True, tol=0, n_iter_no_change=huge)`` with the
+  seed's sigmoid decoder and with a linear one (``--decoder``; the linear
+  decoder is the network MLPRegressor trains, so that row compares like with
+  like, while the sigmoid decoder adds an ``exp`` over every output): ``fit``
   time divided by the epochs (so the fixed cost of ``fit`` is included); also
   the time spent inside the minibatch loop alone ("in solver"), measured by
   wrapping ``MinibatchSolver.run`` in this script;
@@ -92,7 +95,7 @@ _solvers.MinibatchSolver.run = _timed_run
 # The things compared
 
 
-def sae_epochs(X, solver, epochs, seed):
+def sae_epochs(X, solver, epochs, seed, decoder):
     """Fit SparseAutoencoderTransformer; returns per-epoch fit and solver seconds."""
 
     def run():
@@ -101,7 +104,7 @@ def sae_epochs(X, solver, epochs, seed):
             alpha=ALPHA,
             sparsity_target=SPARSITY_TARGET,
             sparsity_weight=SPARSITY_WEIGHT,
-            decoder="sigmoid",
+            decoder=decoder,
             solver=solver,
             batch_size=BATCH_SIZE,
             learning_rate_init=LEARNING_RATE,
@@ -233,6 +236,13 @@ def main(argv=None):
     parser.add_argument(
         "--solver", nargs="+", choices=["adam", "sgd"], default=["adam", "sgd"]
     )
+    parser.add_argument(
+        "--decoder",
+        nargs="+",
+        choices=["sigmoid", "linear"],
+        default=["sigmoid", "linear"],
+        help="decoders of SparseAE to time (default: both)",
+    )
     parser.add_argument("--no-mlp", action="store_true", help="skip MLPRegressor")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     args = parser.parse_args(argv)
@@ -262,10 +272,11 @@ def main(argv=None):
     for dtype in args.dtype:
         X = X32 if dtype == "float32" else X32.astype(dtype)
         for solver in args.solver:
-            functions = {
-                "floor": floor_epoch(X),
-                "sae": sae_epochs(X, solver, args.epochs, args.random_state),
-            }
+            functions = {"floor": floor_epoch(X)}
+            for decoder in args.decoder:
+                functions["sae", decoder] = sae_epochs(
+                    X, solver, args.epochs, args.random_state, decoder
+                )
             if not args.no_mlp:
                 seen = mlp_dtypes.setdefault(dtype, set())
                 functions["mlp"] = mlp_epochs(
@@ -287,6 +298,7 @@ def main(argv=None):
 
     headers = [
         "model",
+        "decoder",
         "solver",
         "dtype",
         "s/epoch",
@@ -301,25 +313,27 @@ def main(argv=None):
     for (solver, dtype), res in results.items():
         floor = res["floor"]["per_epoch"]
         mlp = res["mlp"]["per_epoch"] if "mlp" in res else None
-        sae = res["sae"]
-        rows.append(
-            [
-                "SparseAE",
-                solver,
-                dtype,
-                seconds(sae["per_epoch"]),
-                ratio(sae["per_epoch"], floor),
-                seconds(mlp),
-                ratio(mlp, sae["per_epoch"]),
-                seconds(floor),
-                seconds(sae["solver_per_epoch"]),
-                ratio(sae["solver_per_epoch"], floor),
-            ]
-        )
+        for decoder in args.decoder:
+            sae = res["sae", decoder]
+            rows.append(
+                [
+                    "SparseAE",
+                    decoder,
+                    solver,
+                    dtype,
+                    seconds(sae["per_epoch"]),
+                    ratio(sae["per_epoch"], floor),
+                    seconds(mlp),
+                    ratio(mlp, sae["per_epoch"]),
+                    seconds(floor),
+                    seconds(sae["solver_per_epoch"]),
+                    ratio(sae["solver_per_epoch"], floor),
+                ]
+            )
         if "torch" in res:
             t = res["torch"]["per_epoch"]
             rows.append(
-                ["PyTorch", solver, dtype, seconds(t), ratio(t, floor)]
+                ["PyTorch", "sigmoid", solver, dtype, seconds(t), ratio(t, floor)]
                 + [seconds(mlp), ratio(mlp, t), seconds(floor), "-", "-"]
             )
     print_table(headers, rows)
@@ -338,7 +352,13 @@ def main(argv=None):
         if (solver, "float32") in results and (solver, "float64") in results:
             r32, r64 = results[solver, "float32"], results[solver, "float64"]
             parts = [
-                "SparseAE " + ratio(r64["sae"]["per_epoch"], r32["sae"]["per_epoch"]),
+                f"SparseAE ({decoder}) "
+                + ratio(
+                    r64["sae", decoder]["per_epoch"], r32["sae", decoder]["per_epoch"]
+                )
+                for decoder in args.decoder
+            ]
+            parts += [
                 "GEMM floor "
                 + ratio(r64["floor"]["per_epoch"], r32["floor"]["per_epoch"]),
             ]
