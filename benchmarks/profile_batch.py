@@ -3,9 +3,10 @@
 Usage::
 
     python benchmarks/profile_batch.py [--mnist-dir DIR] [--n-samples 60000]
-        [--threads N] [--dtype float32] [--decoder sigmoid]
+        [--threads N] [--dtype float32] [--decoder sigmoid] [--repeat 1]
 
-Runs one epoch of batches of 256 shuffled rows through the steps of
+Runs ``--repeat`` epochs (default 1) of batches of 256 shuffled rows through
+the steps of
 ``sparse_autoencoder_loss_grad`` and ``AdamOptimizer.update``, written out
 here one call at a time with a clock around each (the package's own
 functions: ``_inplace_sigmoid_of_negated``, ``kl_sparsity``,
@@ -133,11 +134,13 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_arguments(parser)
-    parser.set_defaults(dtype=["float32"])
+    parser.set_defaults(dtype=["float32"], repeat=1)
     parser.add_argument("--decoder", choices=["sigmoid", "linear"], default="sigmoid")
     args = parser.parse_args(argv)
     limit_blas_threads(args.threads)
     X, source = load_images(args.mnist_dir, args.n_samples)
+    if X.shape[0] < BATCH_SIZE:
+        parser.error(f"--n-samples must be at least one batch ({BATCH_SIZE} rows)")
     print_header(
         "One minibatch, step by step", args, extra=[source, f"decoder {args.decoder}"]
     )
@@ -164,17 +167,19 @@ def main(argv=None):
 
         optimizer = AdamOptimizer(theta)
         buffer = np.empty((BATCH_SIZE, n_features), Xd.dtype)
-        order = rng.permutation(Xd.shape[0])
-        n_batches = Xd.shape[0] // BATCH_SIZE  # full batches only
+        per_epoch = Xd.shape[0] // BATCH_SIZE  # full batches only
+        n_batches = per_epoch * max(args.repeat, 1)
         clock = Clock()
-        for k in range(n_batches):
-            rows = order[k * BATCH_SIZE : (k + 1) * BATCH_SIZE]
-            clock.last = time.perf_counter()
-            batch = np.take(Xd, rows, axis=0, out=buffer)
-            clock.tick("gather the shuffled rows")
-            batch_steps(theta, batch, grad, ws, args.decoder, clock)
-            optimizer.update(theta, grad)
-            clock.tick("Adam update")
+        for _ in range(max(args.repeat, 1)):
+            order = rng.permutation(Xd.shape[0])
+            for k in range(per_epoch):
+                rows = order[k * BATCH_SIZE : (k + 1) * BATCH_SIZE]
+                clock.last = time.perf_counter()
+                batch = np.take(Xd, rows, axis=0, out=buffer)
+                clock.tick("gather the shuffled rows")
+                batch_steps(theta, batch, grad, ws, args.decoder, clock)
+                optimizer.update(theta, grad)
+                clock.tick("Adam update")
 
         total = sum(clock.totals.values())
         gemm = sum(v for k, v in clock.totals.items() if k.startswith("GEMM"))

@@ -190,7 +190,7 @@ def test_sparse_autoencoder_loss_is_equation_5():
 @pytest.mark.parametrize("decoder", ["sigmoid", "linear"])
 @pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
 def test_row_blocks_give_the_full_batch_result(decoder, container):
-    """The output layer computed a block of rows at a time: same J, same gradient."""
+    """The backward pass computed a block of rows at a time: same J, same gradient."""
     rng = np.random.RandomState(5)
     X = rng.rand(23, 6)
     X[X < 0.3] = 0
