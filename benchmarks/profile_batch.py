@@ -9,7 +9,7 @@ Runs ``--repeat`` epochs (default 1) of batches of 256 shuffled rows through
 the steps of
 ``sparse_autoencoder_loss_grad`` and ``AdamOptimizer.update``, written out
 here one call at a time with a clock around each (the package's own
-functions: ``_inplace_sigmoid_of_negated``, ``kl_sparsity``,
+functions: ``inplace_sigmoid_of_negated``, ``kl_sparsity``,
 ``_sum_layer_products``, ...), then prints the mean milliseconds per batch of
 every step and its share. The five matrix products are marked ``GEMM``;
 everything else is what the "x floor" ratios of ``bench_epoch.py`` pay for.
@@ -40,12 +40,12 @@ from _bench_common import (
 from skl_sparse_ae._objective import (
     Workspace,
     _average_and_decay,
-    _inplace_sigmoid_of_negated,
     _subtract_data,
     _sum_layer_products,
     clip_activation,
     init_layer,
     inplace_sigmoid_derivative,
+    inplace_sigmoid_of_negated,
     kl_sparsity,
     layer_shapes,
     pack,
@@ -86,7 +86,7 @@ def batch_steps(theta, X, grad, ws, decoder, clock):
     # sigmoid_layer, its product and its elementwise passes timed apart
     A2 = np.matmul(X, W1, out=ws.get("hidden", (m, N_COMPONENTS), dtype))
     clock.tick("GEMM X @ W1")
-    _inplace_sigmoid_of_negated(np.subtract(-b1, A2, out=A2))
+    inplace_sigmoid_of_negated(np.subtract(-b1, A2, out=A2))
     clock.tick("hidden intercept and sigmoid")
     rho_hat = np.matmul(ws.ones(m, dtype), A2)
     rho_hat *= dtype.type(1.0 / m)
@@ -97,7 +97,7 @@ def batch_steps(theta, X, grad, ws, decoder, clock):
     H = np.matmul(A2, W2, out=ws.get("output", (m, n_features), dtype))
     clock.tick("GEMM A2 @ W2")
     if decoder == "sigmoid":
-        _inplace_sigmoid_of_negated(np.subtract(-b2, H, out=H))
+        inplace_sigmoid_of_negated(np.subtract(-b2, H, out=H))
     else:
         H += b2
     clock.tick("output intercept and activation")

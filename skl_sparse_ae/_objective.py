@@ -124,23 +124,19 @@ class Workspace:
 # Activations (in place, as in scikit-learn's neural_network._base)
 
 
-def _inplace_sigmoid_of_negated(neg_z):
-    """Replace ``-z`` (given) by ``sigmoid(z) = 1 / (1 + exp(-z))`` in place."""
-    # exp overflowing to inf for very negative z gives exactly 0: no warning
+def inplace_sigmoid_of_negated(neg_z):
+    """Replace ``-z`` (given) by ``sigmoid(z) = 1 / (1 + exp(-z))`` in place.
+
+    Three ufunc passes with no temporary; ``exp`` overflowing to ``inf`` for
+    very negative ``z`` gives exactly 0, so the overflow warning is silenced.
+    Taking ``-z`` lets the caller fold the sign into a pass it makes anyway
+    (see :func:`sigmoid_layer`).
+    """
     with np.errstate(over="ignore"):
         np.exp(neg_z, out=neg_z)
     neg_z += 1
     # divide(1, x): same result as reciprocal(x), about twice as fast here
     return np.divide(1, neg_z, out=neg_z)
-
-
-def inplace_sigmoid(z):
-    """Replace ``z`` by ``1 / (1 + exp(-z))`` in place; return it.
-
-    Four ufunc passes with no temporary; ``exp`` overflowing to ``inf`` for
-    very negative ``z`` gives exactly 0, so the overflow warning is silenced.
-    """
-    return _inplace_sigmoid_of_negated(np.negative(z, out=z))
 
 
 def inplace_sigmoid_derivative(a, delta, tmp):
@@ -162,12 +158,18 @@ def inplace_softmax(z):
     return z
 
 
-def dense_layer(X, coef, intercept, out):
-    """``out = X @ coef + intercept`` (``X`` dense or sparse); return ``out``."""
+def _matmul_into(X, coef, out):
+    """``out = X @ coef`` for ``X`` dense or sparse; return ``out``."""
     if sp.issparse(X):
         out[...] = X @ coef
     else:
         np.matmul(X, coef, out=out)
+    return out
+
+
+def dense_layer(X, coef, intercept, out):
+    """``out = X @ coef + intercept`` (``X`` dense or sparse); return ``out``."""
+    _matmul_into(X, coef, out)
     out += intercept
     return out
 
@@ -176,14 +178,11 @@ def sigmoid_layer(X, coef, intercept, out):
     """``out = sigmoid(X @ coef + intercept)``; return ``out``.
 
     The intercept is added and the sign flipped in one pass (``-b - X W``),
-    then :func:`inplace_sigmoid`'s last three: four passes after the product.
+    then :func:`inplace_sigmoid_of_negated`: four passes after the product.
     """
-    if sp.issparse(X):
-        out[...] = X @ coef
-    else:
-        np.matmul(X, coef, out=out)
+    _matmul_into(X, coef, out)
     np.subtract(-intercept, out, out=out)
-    return _inplace_sigmoid_of_negated(out)
+    return inplace_sigmoid_of_negated(out)
 
 
 def encode(X, coef, intercept, out=None):
@@ -246,13 +245,14 @@ def mean_activation(X, coef, intercept, chunk_size=4096):
     float64), so memory stays bounded by one chunk's activations.
     """
     total = np.zeros(coef.shape[1], dtype=np.float64)
-    buffer = None
+    rows = min(chunk_size, X.shape[0])
+    buffer = np.empty((rows, coef.shape[1]), dtype=coef.dtype)
+    ones = np.ones(rows, dtype=coef.dtype)
     for start in range(0, X.shape[0], chunk_size):
         chunk = X[start : start + chunk_size]
-        if buffer is None or buffer.shape[0] != chunk.shape[0]:
-            buffer = np.empty((chunk.shape[0], coef.shape[1]), dtype=coef.dtype)
-        hidden = encode(chunk, coef, intercept, out=buffer)
-        total += np.matmul(np.ones(hidden.shape[0], dtype=hidden.dtype), hidden)
+        n = chunk.shape[0]
+        hidden = encode(chunk, coef, intercept, out=buffer[:n])
+        total += np.matmul(ones[:n], hidden)
     return (total / X.shape[0]).astype(coef.dtype)
 
 
