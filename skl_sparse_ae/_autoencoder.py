@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import SOLVER_PARAMETER_CONSTRAINTS, run_solver, unchanged_on_failure
+from ._base import SOLVER_PARAMETER_CONSTRAINTS, unchanged_on_failure
 from ._objective import (
     decode,
     encode,
@@ -28,6 +28,7 @@ from ._objective import (
     sparse_autoencoder_loss_grad,
     unpack,
 )
+from ._solvers import run_solver
 
 __all__ = ["SparseAE", "SparseAutoencoderTransformer"]
 

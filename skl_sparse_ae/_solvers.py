@@ -8,6 +8,7 @@ arrays whose rows it slices into batches (``(X,)`` for an autoencoder,
 place, as scikit-learn's ``_stochastic_optimizers`` do.
 """
 
+import copy
 import time
 import warnings
 
@@ -402,3 +403,138 @@ class MinibatchSolver:
                 self.no_improvement_count = 0
         self.best_loss = min(self.best_loss, epoch_loss)
         return self.no_improvement_count > self.n_iter_no_change
+
+
+# ---------------------------------------------------------------------------
+# From an estimator's solver parameters to a solver run
+
+
+class SolverResult:
+    """What a solver run hands back to an estimator."""
+
+    def __init__(self, theta, loss, n_iter, loss_curve, state=None):
+        self.theta = theta
+        self.loss = loss
+        self.n_iter = n_iter
+        self.loss_curve = loss_curve
+        self.state = state
+
+
+def _make_optimizer(estimator, theta):
+    if estimator.solver == "adam":
+        return AdamOptimizer(
+            theta,
+            learning_rate_init=estimator.learning_rate_init,
+            beta_1=estimator.beta_1,
+            beta_2=estimator.beta_2,
+            epsilon=estimator.epsilon,
+        )
+    return SGDOptimizer(
+        theta,
+        learning_rate_init=estimator.learning_rate_init,
+        momentum=estimator.momentum,
+        nesterovs_momentum=estimator.nesterovs_momentum,
+    )
+
+
+def _sync_optimizer(optimizer, estimator):
+    """Carry parameters changed with ``set_params`` into a kept optimiser."""
+    if isinstance(optimizer, AdamOptimizer):
+        optimizer.learning_rate_init = estimator.learning_rate_init
+        optimizer.beta_1, optimizer.beta_2 = estimator.beta_1, estimator.beta_2
+        optimizer.epsilon = estimator.epsilon
+    else:
+        optimizer.learning_rate = estimator.learning_rate_init
+        optimizer.momentum = estimator.momentum
+        optimizer.nesterovs_momentum = estimator.nesterovs_momentum
+
+
+DEFAULT_BATCH_SIZE = 256
+
+
+def batch_size_for(estimator, n_samples):
+    if estimator.batch_size == "auto":
+        return min(DEFAULT_BATCH_SIZE, n_samples)
+    return min(estimator.batch_size, n_samples)
+
+
+def run_solver(
+    estimator,
+    fun,
+    theta,
+    data,
+    *,
+    random_state,
+    previous_state=None,
+    validation_score=None,
+    incremental=False,
+):
+    """Minimise ``fun`` over ``data`` with the estimator's solver parameters.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Supplies ``solver``, ``max_iter``, ``tol``, ... (read only).
+    fun : callable
+        ``fun(theta, *data, grad=None, workspace=None) -> (loss, grad)``.
+    theta : ndarray of shape (n_params,)
+        Starting point; not modified.
+    data : tuple of arrays
+        The rows the objective is averaged over.
+    random_state : numpy.random.RandomState
+        Shuffles of the minibatch solvers.
+    previous_state : MinibatchSolver, default=None
+        State to continue from (``warm_start`` and ``partial_fit``); copied,
+        so a failed run leaves it untouched.
+    validation_score : callable, default=None
+        ``validation_score(theta) -> float`` for early stopping.
+    incremental : bool, default=False
+        One epoch of ``partial_fit``.
+
+    Returns
+    -------
+    SolverResult
+    """
+    theta = theta.copy()
+    if estimator.solver == "lbfgs":
+        theta, loss, n_iter, curve = minimize_lbfgs(
+            lambda t, **buffers: fun(t, *data, **buffers),
+            theta,
+            max_iter=estimator.max_iter,
+            max_fun=estimator.max_fun,
+            tol=estimator.tol,
+            verbose=estimator.verbose,
+        )
+        return SolverResult(theta, loss, n_iter, curve)
+
+    settings = dict(
+        batch_size=batch_size_for(estimator, data[0].shape[0]),
+        shuffle=estimator.shuffle,
+        tol=estimator.tol,
+        n_iter_no_change=estimator.n_iter_no_change,
+        verbose=estimator.verbose,
+    )
+    state = copy.deepcopy(previous_state)
+    kind = AdamOptimizer if estimator.solver == "adam" else SGDOptimizer
+    if state is None or not isinstance(state.optimizer, kind):
+        state = MinibatchSolver(
+            _make_optimizer(estimator, theta), random_state=random_state, **settings
+        )
+    else:  # continuing: parameters changed with set_params take effect
+        _sync_optimizer(state.optimizer, estimator)
+        vars(state).update(settings)
+    state.run(
+        fun,
+        theta,
+        data,
+        max_iter=1 if incremental else estimator.max_iter,
+        validation_score=validation_score,
+        incremental=incremental,
+    )
+    return SolverResult(
+        theta,
+        float(state.loss_curve[-1]) if state.loss_curve else np.nan,
+        len(state.loss_curve),
+        list(state.loss_curve),
+        state,
+    )

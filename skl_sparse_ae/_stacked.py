@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import SparseAutoencoderTransformer
-from ._base import SOLVER_PARAMETER_CONSTRAINTS, run_solver, unchanged_on_failure
+from ._base import SOLVER_PARAMETER_CONSTRAINTS, unchanged_on_failure
 from ._objective import (
     init_layer,
     layer_shapes,
@@ -29,6 +29,7 @@ from ._objective import (
     pack,
     unpack,
 )
+from ._solvers import run_solver
 
 __all__ = ["StackedSparseAEClassifier"]
 
