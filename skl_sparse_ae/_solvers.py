@@ -17,6 +17,7 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from . import _kernels
 from ._objective import Workspace
 
 INTERRUPT_MESSAGE = "Training interrupted by user."
@@ -26,8 +27,14 @@ class DivergenceError(ValueError):
     """The loss became NaN or infinite: the fit is abandoned, not returned."""
 
 
-def _check_finite_loss(loss, n_iter, hint):
-    if not np.isfinite(loss):
+def _check_finite_loss(loss, n_iter, hint, dtype):
+    """Raise DivergenceError unless the loss is finite in the model's dtype.
+
+    The kernels sum squared errors in float64, so a float32 model's loss may
+    be finite as a Python float and still beyond what float32 represents:
+    such a model is no model either.
+    """
+    if not np.isfinite(loss) or abs(loss) > float(np.finfo(dtype).max):
         raise DivergenceError(
             f"The solver diverged: the loss is {loss} at iteration {n_iter}. {hint}"
         )
@@ -37,26 +44,12 @@ def _check_finite_loss(loss, n_iter, hint):
 # Optimisers for minibatch descent
 
 
-def _scratch(optimizer, theta):
-    """A buffer like ``theta`` kept on the optimiser between updates.
-
-    Scratch space is not optimiser state: it is made on first use and not
-    pickled (see ``__getstate__``), so a saved model carries only the moments.
-    """
-    buf = optimizer.__dict__.get("_scratch")
-    if buf is None or buf.shape != theta.shape or buf.dtype != theta.dtype:
-        buf = optimizer._scratch = np.empty_like(theta)
-    return buf
+def _state_like(state, theta):
+    """An optimiser's state vector in ``theta``'s dtype (a warm start may change it)."""
+    return state if state.dtype == theta.dtype else state.astype(theta.dtype)
 
 
-class _Optimizer:
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop("_scratch", None)
-        return state
-
-
-class SGDOptimizer(_Optimizer):
+class SGDOptimizer:
     """Stochastic gradient descent with (Nesterov) momentum, in place.
 
     Parameters
@@ -80,22 +73,19 @@ class SGDOptimizer(_Optimizer):
         self.velocity = np.zeros_like(theta)
 
     def update(self, theta, grad):
-        """Update ``theta`` in place from ``grad`` (``grad`` is overwritten)."""
-        lr = theta.dtype.type(self.learning_rate)
-        mu = theta.dtype.type(self.momentum)
-        step = np.multiply(grad, lr, out=_scratch(self, theta))
-        self.velocity *= mu
-        self.velocity -= step
-        if self.nesterovs_momentum:
-            # theta += mu * velocity - lr * grad
-            np.multiply(self.velocity, mu, out=grad)
-            grad -= step
-            theta += grad
-        else:
-            theta += self.velocity
+        """Update ``theta`` in place from ``grad``: one fused pass."""
+        self.velocity = _state_like(self.velocity, theta)
+        _kernels.sgd_step(
+            theta,
+            grad,
+            self.velocity,
+            self.learning_rate,
+            self.momentum,
+            self.nesterovs_momentum,
+        )
 
 
-class AdamOptimizer(_Optimizer):
+class AdamOptimizer:
     """Adam (Kingma and Ba, 2014), in place on the flat parameter vector.
 
     Parameters
@@ -122,24 +112,23 @@ class AdamOptimizer(_Optimizer):
         self.second_moment = np.zeros_like(theta)
 
     def update(self, theta, grad):
-        """Update ``theta`` in place from ``grad`` (``grad`` is overwritten)."""
-        dt = theta.dtype.type
+        """Update ``theta`` in place from ``grad``: one fused pass."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
-        m, v, tmp = self.first_moment, self.second_moment, _scratch(self, theta)
-        m *= dt(b1)
-        np.multiply(grad, dt(1 - b1), out=tmp)
-        m += tmp
-        v *= dt(b2)
-        np.multiply(grad, grad, out=tmp)
-        tmp *= dt(1 - b2)
-        v += tmp
+        # the bias corrections of both moments, folded into the step size
         lr = self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        np.sqrt(v, out=tmp)
-        tmp += dt(self.epsilon)
-        np.divide(m, tmp, out=tmp)
-        tmp *= dt(lr)
-        theta -= tmp
+        self.first_moment = _state_like(self.first_moment, theta)
+        self.second_moment = _state_like(self.second_moment, theta)
+        _kernels.adam_step(
+            theta,
+            grad,
+            self.first_moment,
+            self.second_moment,
+            float(lr),
+            b1,
+            b2,
+            self.epsilon,
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -182,7 +171,7 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
 
     def fun64(x):
         loss, _ = fun(x.astype(dtype, copy=False), grad=grad, workspace=workspace)
-        _check_finite_loss(loss, len(loss_curve), "Check the data's scale.")
+        _check_finite_loss(loss, len(loss_curve), "Check the data's scale.", dtype)
         return loss, grad.astype(np.float64)
 
     def callback(intermediate_result):
@@ -218,13 +207,20 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
 
 
 def _take_rows(array, rows, buffer=None):
-    if sp.issparse(array):
+    """The rows of a batch: a slice, or a gather into ``buffer`` when given."""
+    if sp.issparse(array) or isinstance(rows, slice):
         return array[rows]
-    if isinstance(rows, slice):
-        return array[rows]
-    if buffer is not None and buffer.shape == (len(rows),) + array.shape[1:]:
-        return np.take(array, rows, axis=0, out=buffer)
-    return np.take(array, rows, axis=0)
+    buffer = None if buffer is None else buffer[: len(rows)]
+    if (
+        buffer is not None
+        and array.ndim == 2
+        and array.flags.c_contiguous
+        and array.dtype == buffer.dtype
+        and array.dtype in (np.float32, np.float64)
+    ):
+        _kernels.take_rows(array, rows, buffer)
+        return buffer
+    return np.take(array, rows, axis=0, out=buffer)
 
 
 class MinibatchSolver:
@@ -338,6 +334,7 @@ class MinibatchSolver:
                         loss,
                         len(self.loss_curve) + 1,
                         "Lower learning_rate_init or scale the data.",
+                        theta.dtype,
                     )
                     self.optimizer.update(theta, grad)
                     total += loss * (batch_stop - batch_start)
