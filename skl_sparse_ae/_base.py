@@ -1,10 +1,14 @@
 """What the estimators share as parameters: the solver parameters' constraints,
-and undoing a failed fit."""
+the validation of sample weights and the validation split, and undoing a
+failed fit."""
 
 import contextlib
 from numbers import Integral, Real
 
+import numpy as np
+from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight
 
 # Constraints of the solver parameters, named as in MLPClassifier.
 SOLVER_PARAMETER_CONSTRAINTS = {
@@ -44,3 +48,45 @@ def unchanged_on_failure(estimator):
         estimator.__dict__.clear()
         estimator.__dict__.update(saved)
         raise
+
+
+def check_sample_weight(sample_weight, X):
+    """Validated sample weights in X's dtype, or None for no weights.
+
+    scikit-learn's own checks and messages (length, dimension, negative
+    values), plus a refusal of weights that sum to zero: such data carry no
+    information to fit.
+    """
+    if sample_weight is None:
+        return None
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+    )
+    if not np.sum(sample_weight, dtype=np.float64) > 0:
+        raise ValueError(
+            "sample_weight sums to zero: at least one sample needs a positive weight."
+        )
+    return sample_weight
+
+
+def split_validation(*arrays, validation_fraction, random_state, stratify=None):
+    """Train and validation parts of each array, as ``train_test_split``.
+
+    An array given as None (no sample weights) stays None in both parts, and
+    the split of the others is the one they would have without it.
+
+    Returns
+    -------
+    parts : list of tuple
+        ``(train, validation)`` for each array, in order.
+    """
+    present = [a for a in arrays if a is not None]
+    split = iter(
+        train_test_split(
+            *present,
+            test_size=validation_fraction,
+            random_state=random_state,
+            stratify=stratify,
+        )
+    )
+    return [(None, None) if a is None else (next(split), next(split)) for a in arrays]

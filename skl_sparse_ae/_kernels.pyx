@@ -29,26 +29,29 @@ cdef extern from "_kernels.h" nogil:
     int SAE_OPENMP
     int omp_get_max_threads()
 
-    void sae_sigmoid_rows_f(float *z, const float *b, Py_ssize_t rows,
-                            Py_ssize_t n, double *colsum)
-    void sae_sigmoid_rows_d(double *z, const double *b, Py_ssize_t rows,
-                            Py_ssize_t n, double *colsum)
+    # w: one weight per row, or NULL for weights of 1
+    void sae_sigmoid_rows_f(float *z, const float *b, const float *w,
+                            Py_ssize_t rows, Py_ssize_t n, double *colsum)
+    void sae_sigmoid_rows_d(double *z, const double *b, const double *w,
+                            Py_ssize_t rows, Py_ssize_t n, double *colsum)
     double sae_output_delta_rows_f(float *z, const float *b, const float *x,
-                                   Py_ssize_t rows, Py_ssize_t n, int sigmoid,
-                                   float scale, double *colsum)
+                                   const float *w, Py_ssize_t rows, Py_ssize_t n,
+                                   int sigmoid, float scale, double *colsum)
     double sae_output_delta_rows_d(double *z, const double *b, const double *x,
-                                   Py_ssize_t rows, Py_ssize_t n, int sigmoid,
-                                   double scale, double *colsum)
+                                   const double *w, Py_ssize_t rows, Py_ssize_t n,
+                                   int sigmoid, double scale, double *colsum)
     void sae_hidden_delta_rows_f(float *d, const float *a, const float *add,
-                                 Py_ssize_t rows, Py_ssize_t n, double *colsum)
+                                 const float *w, Py_ssize_t rows, Py_ssize_t n,
+                                 double *colsum)
     void sae_hidden_delta_rows_d(double *d, const double *a, const double *add,
-                                 Py_ssize_t rows, Py_ssize_t n, double *colsum)
+                                 const double *w, Py_ssize_t rows, Py_ssize_t n,
+                                 double *colsum)
     double sae_softmax_xent_rows_f(float *z, const float *b, const float *y,
-                                   Py_ssize_t rows, Py_ssize_t n, float scale,
-                                   double *colsum)
+                                   const float *w, Py_ssize_t rows, Py_ssize_t n,
+                                   float scale, double *colsum)
     double sae_softmax_xent_rows_d(double *z, const double *b, const double *y,
-                                   Py_ssize_t rows, Py_ssize_t n, double scale,
-                                   double *colsum)
+                                   const double *w, Py_ssize_t rows, Py_ssize_t n,
+                                   double scale, double *colsum)
     void sae_axpy_f(float *y, const float *x, Py_ssize_t n, float a)
     void sae_axpy_d(double *y, const double *x, Py_ssize_t n, double a)
     void sae_adam_f(float *theta, const float *g, float *m, float *v,
@@ -78,6 +81,12 @@ def effective_n_threads():
     return max(1, omp_get_max_threads())
 
 
+cdef int _check_len(Py_ssize_t got, Py_ssize_t n, str name) except -1:
+    if got != n:
+        raise ValueError(f"{name} must have {n} entries, got {got}")
+    return 0
+
+
 cdef inline Py_ssize_t _n_blocks(Py_ssize_t rows, Py_ssize_t n) noexcept nogil:
     """Row blocks for a (rows, n) array: one per thread, none too small."""
     cdef Py_ssize_t blocks = omp_get_max_threads()
@@ -95,6 +104,16 @@ cdef inline Py_ssize_t _block_start(
     return (k * rows) // blocks
 
 
+cdef inline const floating *_row_weights(
+    const floating[::1] weights, Py_ssize_t rows
+) except? NULL:
+    """Pointer to the row weights (checked to have ``rows`` entries), or NULL."""
+    if weights is None:
+        return NULL
+    _check_len(weights.shape[0], rows, "row_weights")
+    return &weights[0] if rows > 0 else NULL
+
+
 cdef void _reduce(double *partial, Py_ssize_t blocks, Py_ssize_t n,
                   double[::1] col_sums) noexcept nogil:
     """col_sums += the per-block column sums, added in block order."""
@@ -104,14 +123,16 @@ cdef void _reduce(double *partial, Py_ssize_t blocks, Py_ssize_t n,
             col_sums[j] += partial[k * n + j]
 
 
-cdef int _check_len(Py_ssize_t got, Py_ssize_t n, str name) except -1:
-    if got != n:
-        raise ValueError(f"{name} must have {n} entries, got {got}")
-    return 0
-
-
-def sigmoid_bias(floating[:, ::1] z, const floating[::1] b, double[::1] col_sums=None):
+def sigmoid_bias(
+    floating[:, ::1] z,
+    const floating[::1] b,
+    double[::1] col_sums=None,
+    const floating[::1] row_weights=None,
+):
     """``z = sigmoid(z + b)`` in place; ``col_sums += z.sum(axis=0)`` if given.
+
+    With ``row_weights`` ``w``, the column sums are weighted:
+    ``col_sums += w @ z``.
 
     Parameters
     ----------
@@ -121,8 +142,11 @@ def sigmoid_bias(floating[:, ::1] z, const floating[::1] b, double[::1] col_sums
         The intercept, of z's dtype.
     col_sums : ndarray of shape (n,), float64, default=None
         Where to add the column sums of the activations (for rho_hat).
+    row_weights : ndarray of shape (m,), default=None
+        Sample weights of the rows (None: all 1).
     """
     cdef Py_ssize_t rows = z.shape[0], n = z.shape[1], k, r0, r1
+    cdef const floating *w = _row_weights(row_weights, rows)
     _check_len(b.shape[0], n, "b")
     if col_sums is not None:
         _check_len(col_sums.shape[0], n, "col_sums")
@@ -139,10 +163,12 @@ def sigmoid_bias(floating[:, ::1] z, const floating[::1] b, double[::1] col_sums
             r0 = _block_start(k, blocks, rows)
             r1 = _block_start(k + 1, blocks, rows)
             if floating is float:
-                sae_sigmoid_rows_f(&z[r0, 0], &b[0], r1 - r0, n,
+                sae_sigmoid_rows_f(&z[r0, 0], &b[0], w + r0 if w != NULL else NULL,
+                                   r1 - r0, n,
                                    partial + k * n if partial != NULL else NULL)
             else:
-                sae_sigmoid_rows_d(&z[r0, 0], &b[0], r1 - r0, n,
+                sae_sigmoid_rows_d(&z[r0, 0], &b[0], w + r0 if w != NULL else NULL,
+                                   r1 - r0, n,
                                    partial + k * n if partial != NULL else NULL)
         if partial != NULL:
             _reduce(partial, blocks, n, col_sums)
@@ -156,13 +182,16 @@ def output_delta(
     bint sigmoid,
     double scale,
     double[::1] col_sums,
+    const floating[::1] row_weights=None,
 ):
     """The output layer of the autoencoder (eq. 6) in one pass; in place.
 
     ``h = f(z + b)`` (``f`` sigmoid, or the identity when ``sigmoid`` is
     False), ``r = h - x``; returns ``(r ** 2).sum()``; ``z`` becomes
     ``scale * r * f'`` (delta3 times ``scale``, e.g. ``1 / m``) and
-    ``col_sums += z.sum(axis=0)``.
+    ``col_sums += z.sum(axis=0)``. With ``row_weights`` ``w``, row i's
+    squared error counts ``w[i]`` times and its delta is multiplied by
+    ``w[i]``.
 
     Parameters
     ----------
@@ -178,6 +207,8 @@ def output_delta(
         Factor on the delta.
     col_sums : ndarray of shape (n,), float64
         Where the delta's column sums are added.
+    row_weights : ndarray of shape (m,), default=None
+        Sample weights of the rows (None: all 1).
 
     Returns
     -------
@@ -185,6 +216,7 @@ def output_delta(
         Sum of squared residuals, accumulated in float64.
     """
     cdef Py_ssize_t rows = z.shape[0], n = z.shape[1], k, r0, r1
+    cdef const floating *w = _row_weights(row_weights, rows)
     if x.shape[0] != rows or x.shape[1] != n:
         raise ValueError("x must have the shape of z")
     _check_len(b.shape[0], n, "b")
@@ -203,12 +235,12 @@ def output_delta(
             r1 = _block_start(k + 1, blocks, rows)
             if floating is float:
                 sq[k] = sae_output_delta_rows_f(
-                    &z[r0, 0], &b[0], &x[r0, 0], r1 - r0, n, sigmoid,
-                    <float> scale, partial + k * n)
+                    &z[r0, 0], &b[0], &x[r0, 0], w + r0 if w != NULL else NULL,
+                    r1 - r0, n, sigmoid, <float> scale, partial + k * n)
             else:
                 sq[k] = sae_output_delta_rows_d(
-                    &z[r0, 0], &b[0], &x[r0, 0], r1 - r0, n, sigmoid,
-                    scale, partial + k * n)
+                    &z[r0, 0], &b[0], &x[r0, 0], w + r0 if w != NULL else NULL,
+                    r1 - r0, n, sigmoid, scale, partial + k * n)
         _reduce(partial, blocks, n, col_sums)
         for k in range(blocks):
             total += sq[k]
@@ -221,11 +253,13 @@ def hidden_delta(
     const floating[:, ::1] a,
     const floating[::1] add,
     double[::1] col_sums,
+    const floating[::1] row_weights=None,
 ):
     """A sigmoid layer's delta (eq. 7) in one pass; in place.
 
     ``d = (d + add) * a * (1 - a)`` (``add`` None: no term) and
-    ``col_sums += d.sum(axis=0)``.
+    ``col_sums += d.sum(axis=0)``; with ``row_weights`` ``w``, row i adds
+    ``w[i] * add``.
 
     Parameters
     ----------
@@ -239,8 +273,11 @@ def hidden_delta(
         term of eq. 7, already scaled).
     col_sums : ndarray of shape (n,), float64
         Where the delta's column sums are added.
+    row_weights : ndarray of shape (m,), default=None
+        Sample weights of the rows (None: all 1).
     """
     cdef Py_ssize_t rows = d.shape[0], n = d.shape[1], k, r0, r1
+    cdef const floating *w = _row_weights(row_weights, rows)
     if a.shape[0] != rows or a.shape[1] != n:
         raise ValueError("a must have the shape of d")
     _check_len(col_sums.shape[0], n, "col_sums")
@@ -261,9 +298,11 @@ def hidden_delta(
             r1 = _block_start(k + 1, blocks, rows)
             if floating is float:
                 sae_hidden_delta_rows_f(&d[r0, 0], &a[r0, 0], add_ptr,
+                                        w + r0 if w != NULL else NULL,
                                         r1 - r0, n, partial + k * n)
             else:
                 sae_hidden_delta_rows_d(&d[r0, 0], &a[r0, 0], add_ptr,
+                                        w + r0 if w != NULL else NULL,
                                         r1 - r0, n, partial + k * n)
         _reduce(partial, blocks, n, col_sums)
         free(partial)
@@ -275,13 +314,16 @@ def softmax_cross_entropy(
     const floating[:, ::1] y,
     double scale,
     double[::1] col_sums,
+    const floating[::1] row_weights=None,
 ):
     """Softmax, cross-entropy and its delta in one pass; in place.
 
     With ``p = softmax(z + b)`` row by row, returns
     ``-(y * log(p)).sum()`` (from the log-sum-exp, so a tiny p costs no
     precision); ``z`` becomes ``scale * (p - y)`` and
-    ``col_sums += z.sum(axis=0)``.
+    ``col_sums += z.sum(axis=0)``. With ``row_weights`` ``w``, row i's
+    cross-entropy counts ``w[i]`` times and its delta is multiplied by
+    ``w[i]``.
 
     Parameters
     ----------
@@ -295,6 +337,8 @@ def softmax_cross_entropy(
         Factor on the delta.
     col_sums : ndarray of shape (n_classes,), float64
         Where the delta's column sums are added.
+    row_weights : ndarray of shape (m,), default=None
+        Sample weights of the rows (None: all 1).
 
     Returns
     -------
@@ -302,6 +346,7 @@ def softmax_cross_entropy(
         The summed cross-entropy, accumulated in float64.
     """
     cdef Py_ssize_t rows = z.shape[0], n = z.shape[1], k, r0, r1
+    cdef const floating *w = _row_weights(row_weights, rows)
     if y.shape[0] != rows or y.shape[1] != n:
         raise ValueError("y must have the shape of z")
     _check_len(b.shape[0], n, "b")
@@ -320,12 +365,12 @@ def softmax_cross_entropy(
             r1 = _block_start(k + 1, blocks, rows)
             if floating is float:
                 loss[k] = sae_softmax_xent_rows_f(
-                    &z[r0, 0], &b[0], &y[r0, 0], r1 - r0, n, <float> scale,
-                    partial + k * n)
+                    &z[r0, 0], &b[0], &y[r0, 0], w + r0 if w != NULL else NULL,
+                    r1 - r0, n, <float> scale, partial + k * n)
             else:
                 loss[k] = sae_softmax_xent_rows_d(
-                    &z[r0, 0], &b[0], &y[r0, 0], r1 - r0, n, scale,
-                    partial + k * n)
+                    &z[r0, 0], &b[0], &y[r0, 0], w + r0 if w != NULL else NULL,
+                    r1 - r0, n, scale, partial + k * n)
         _reduce(partial, blocks, n, col_sums)
         for k in range(blocks):
             total += loss[k]

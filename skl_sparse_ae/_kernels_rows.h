@@ -9,19 +9,22 @@
  * written above it, and tests/test_kernels.py checks it against that formula.
  */
 
-/* z = sigmoid(z + b); colsum += column sums of z (when colsum is not NULL) */
+/* z = sigmoid(z + b); colsum += column sums of w_i * z (when colsum is not
+ * NULL; w NULL: every w_i is 1) */
 static SAE_CLONES void SAE_S(sae_sigmoid_rows)(
-    SAE_T *SAE_RESTRICT z, const SAE_T *SAE_RESTRICT b, ptrdiff_t rows,
-    ptrdiff_t n, double *SAE_RESTRICT colsum)
+    SAE_T *SAE_RESTRICT z, const SAE_T *SAE_RESTRICT b,
+    const SAE_T *SAE_RESTRICT w, ptrdiff_t rows, ptrdiff_t n,
+    double *SAE_RESTRICT colsum)
 {
     for (ptrdiff_t i = 0; i < rows; i++) {
         SAE_T *SAE_RESTRICT zi = z + i * n;
         if (colsum) {
+            SAE_T wi = w ? w[i] : (SAE_T)1;
 #pragma omp simd
             for (ptrdiff_t j = 0; j < n; j++) {
                 SAE_T a = (SAE_T)1 / ((SAE_T)1 + SAE_EXP(-(zi[j] + b[j])));
                 zi[j] = a;
-                colsum[j] += a;
+                colsum[j] += a * wi;
             }
         } else {
 #pragma omp simd
@@ -32,19 +35,22 @@ static SAE_CLONES void SAE_S(sae_sigmoid_rows)(
     }
 }
 
-/* The output layer of the autoencoder, eq. (6):
+/* The output layer of the autoencoder, eq. (6), with row weights w (NULL:
+ * every w_i is 1):
  *   h = f(z + b) with f = sigmoid (or the identity), r = h - x,
- *   returns sum(r**2), z = scale * r * f'(z3) (delta3, already averaged),
- *   colsum += column sums of the new z. */
+ *   returns sum_i w_i sum_j r_ij**2, z = (scale * w_i) * r * f'(z3) (delta3,
+ *   already averaged), colsum += column sums of the new z. */
 static SAE_CLONES double SAE_S(sae_output_delta_rows)(
     SAE_T *SAE_RESTRICT z, const SAE_T *SAE_RESTRICT b,
-    const SAE_T *SAE_RESTRICT x, ptrdiff_t rows, ptrdiff_t n, int sigmoid,
-    SAE_T scale, double *SAE_RESTRICT colsum)
+    const SAE_T *SAE_RESTRICT x, const SAE_T *SAE_RESTRICT w, ptrdiff_t rows,
+    ptrdiff_t n, int sigmoid, SAE_T scale, double *SAE_RESTRICT colsum)
 {
     double total = 0.0;
     for (ptrdiff_t i = 0; i < rows; i++) {
         SAE_T *SAE_RESTRICT zi = z + i * n;
         const SAE_T *SAE_RESTRICT xi = x + i * n;
+        SAE_T wi = w ? w[i] : (SAE_T)1;
+        SAE_T rs = scale * wi;
         double s = 0.0;
         if (sigmoid) {
 #pragma omp simd reduction(+ : s)
@@ -52,7 +58,7 @@ static SAE_CLONES double SAE_S(sae_output_delta_rows)(
                 SAE_T h = (SAE_T)1 / ((SAE_T)1 + SAE_EXP(-(zi[j] + b[j])));
                 SAE_T r = h - xi[j];
                 s += (double)r * (double)r;
-                SAE_T d = r * (h * ((SAE_T)1 - h)) * scale;
+                SAE_T d = r * (h * ((SAE_T)1 - h)) * rs;
                 zi[j] = d;
                 colsum[j] += d;
             }
@@ -61,30 +67,32 @@ static SAE_CLONES double SAE_S(sae_output_delta_rows)(
             for (ptrdiff_t j = 0; j < n; j++) {
                 SAE_T r = zi[j] + b[j] - xi[j];
                 s += (double)r * (double)r;
-                SAE_T d = r * scale;
+                SAE_T d = r * rs;
                 zi[j] = d;
                 colsum[j] += d;
             }
         }
-        total += s;
+        total += (double)wi * s;
     }
     return total;
 }
 
-/* A hidden layer's delta, eq. (7): d = (d + add) * a * (1 - a) (add may be
- * NULL: no term), colsum += column sums of the new d. */
+/* A hidden layer's delta, eq. (7): d = (d + w_i * add) * a * (1 - a) (add
+ * may be NULL: no term; w NULL: every w_i is 1), colsum += column sums of
+ * the new d. */
 static SAE_CLONES void SAE_S(sae_hidden_delta_rows)(
     SAE_T *SAE_RESTRICT d, const SAE_T *SAE_RESTRICT a,
-    const SAE_T *SAE_RESTRICT add, ptrdiff_t rows, ptrdiff_t n,
-    double *SAE_RESTRICT colsum)
+    const SAE_T *SAE_RESTRICT add, const SAE_T *SAE_RESTRICT w, ptrdiff_t rows,
+    ptrdiff_t n, double *SAE_RESTRICT colsum)
 {
     for (ptrdiff_t i = 0; i < rows; i++) {
         SAE_T *SAE_RESTRICT di = d + i * n;
         const SAE_T *SAE_RESTRICT ai = a + i * n;
         if (add) {
+            SAE_T wi = w ? w[i] : (SAE_T)1;
 #pragma omp simd
             for (ptrdiff_t j = 0; j < n; j++) {
-                SAE_T v = (di[j] + add[j]) * (ai[j] * ((SAE_T)1 - ai[j]));
+                SAE_T v = (di[j] + add[j] * wi) * (ai[j] * ((SAE_T)1 - ai[j]));
                 di[j] = v;
                 colsum[j] += v;
             }
@@ -100,18 +108,21 @@ static SAE_CLONES void SAE_S(sae_hidden_delta_rows)(
 }
 
 /* Softmax cross-entropy of logits z + b against targets y (rows summing to
- * 1), per row: lse = log(sum(exp(z + b))), returns sum(y * (lse - z - b)),
- * z = scale * (softmax(z + b) - y) (the delta, already averaged),
+ * 1), with row weights w (NULL: every w_i is 1), per row:
+ * lse = log(sum(exp(z + b))), returns sum_i w_i sum_j y_ij (lse - z - b)_ij,
+ * z = (scale * w_i) * (softmax(z + b) - y) (the delta, already averaged),
  * colsum += column sums of the new z. */
 static SAE_CLONES double SAE_S(sae_softmax_xent_rows)(
     SAE_T *SAE_RESTRICT z, const SAE_T *SAE_RESTRICT b,
-    const SAE_T *SAE_RESTRICT y, ptrdiff_t rows, ptrdiff_t n, SAE_T scale,
-    double *SAE_RESTRICT colsum)
+    const SAE_T *SAE_RESTRICT y, const SAE_T *SAE_RESTRICT w, ptrdiff_t rows,
+    ptrdiff_t n, SAE_T scale, double *SAE_RESTRICT colsum)
 {
     double total = 0.0;
     for (ptrdiff_t i = 0; i < rows; i++) {
         SAE_T *SAE_RESTRICT zi = z + i * n;
         const SAE_T *SAE_RESTRICT yi = y + i * n;
+        SAE_T wi = w ? w[i] : (SAE_T)1;
+        SAE_T rs = scale * wi;
         SAE_T top = -INFINITY;
         for (ptrdiff_t j = 0; j < n; j++) {
             SAE_T v = zi[j] + b[j];
@@ -128,11 +139,11 @@ static SAE_CLONES double SAE_S(sae_softmax_xent_rows)(
 #pragma omp simd reduction(+ : loss)
         for (ptrdiff_t j = 0; j < n; j++) {
             loss += (double)yi[j] * ((double)lse - (double)zi[j]);
-            SAE_T d = (SAE_EXP(zi[j] - lse) - yi[j]) * scale;
+            SAE_T d = (SAE_EXP(zi[j] - lse) - yi[j]) * rs;
             zi[j] = d;
             colsum[j] += d;
         }
-        total += loss;
+        total += (double)wi * loss;
     }
     return total;
 }

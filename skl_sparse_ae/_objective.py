@@ -155,16 +155,16 @@ def dense_layer(X, coef, intercept, out):
     return out
 
 
-def sigmoid_layer(X, coef, intercept, out, col_sums=None):
+def sigmoid_layer(X, coef, intercept, out, col_sums=None, row_weights=None):
     """``out = sigmoid(X @ coef + intercept)``; return ``out``.
 
     One matrix product, then one fused pass (:func:`_kernels.sigmoid_bias`)
     that adds the intercept, takes the sigmoid and, when ``col_sums`` (a
-    float64 vector) is given, adds each column's sum to it: rho_hat of
-    eq. (1) at no extra pass.
+    float64 vector) is given, adds each column's sum to it (weighted by
+    ``row_weights`` when given): rho_hat of eq. (1) at no extra pass.
     """
     _matmul_into(X, coef, out)
-    _kernels.sigmoid_bias(out, intercept, col_sums)
+    _kernels.sigmoid_bias(out, intercept, col_sums, row_weights)
     return out
 
 
@@ -217,13 +217,25 @@ def _store_sums(out, sums):
     return out
 
 
-def reconstruction_error(X, coefs, intercepts, decoder, chunk_size=4096):
+def _weights_and_total(sample_weight, m, dtype):
+    """Row weights in the model's dtype (None stays None) and their sum."""
+    if sample_weight is None:
+        return None, float(m)
+    weights = np.ascontiguousarray(sample_weight, dtype=dtype)
+    return weights, float(np.sum(weights, dtype=np.float64))
+
+
+def reconstruction_error(
+    X, coefs, intercepts, decoder, chunk_size=4096, sample_weight=None
+):
     """Mean of ``(1/2) ||h(x) - x||^2`` over the rows of X: eq. (5)'s data term.
 
-    Computed over chunks of rows so memory stays bounded; the squares are
-    summed in float64 (float32 data of large magnitude must not overflow).
+    The weighted mean with ``sample_weight``. Computed over chunks of rows so
+    memory stays bounded; the squares are summed in float64 (float32 data of
+    large magnitude must not overflow).
     """
     ws = Workspace()
+    weights, total_weight = _weights_and_total(sample_weight, X.shape[0], X.dtype)
     total = 0.0
     for start in range(0, X.shape[0], chunk_size):
         chunk = X[start : start + chunk_size]
@@ -241,24 +253,29 @@ def reconstruction_error(X, coefs, intercepts, decoder, chunk_size=4096):
             decoder == "sigmoid",
             0.0,
             _zeroed_sums(ws, "sums", out.shape[1]),
+            None if weights is None else weights[start : start + chunk_size],
         )
-    return total / X.shape[0]
+    return total / total_weight
 
 
-def mean_activation(X, coef, intercept, chunk_size=4096):
+def mean_activation(X, coef, intercept, chunk_size=4096, sample_weight=None):
     """rho_hat of eq. (1): the mean of ``sigmoid(X @ coef + intercept)`` over rows.
 
-    Computed over chunks of rows, the column sums accumulated in float64 by
-    the sigmoid pass itself, so memory stays bounded by one chunk's
-    activations.
+    The weighted mean with ``sample_weight``. Computed over chunks of rows,
+    the column sums accumulated in float64 by the sigmoid pass itself, so
+    memory stays bounded by one chunk's activations.
     """
+    weights, total_weight = _weights_and_total(sample_weight, X.shape[0], coef.dtype)
     total = np.zeros(coef.shape[1], dtype=np.float64)
     rows = min(chunk_size, X.shape[0])
     buffer = np.empty((rows, coef.shape[1]), dtype=coef.dtype)
     for start in range(0, X.shape[0], chunk_size):
         chunk = X[start : start + chunk_size]
-        sigmoid_layer(chunk, coef, intercept, buffer[: chunk.shape[0]], total)
-    return (total / X.shape[0]).astype(coef.dtype)
+        row_weights = None if weights is None else weights[start : start + chunk_size]
+        sigmoid_layer(
+            chunk, coef, intercept, buffer[: chunk.shape[0]], total, row_weights
+        )
+    return (total / total_weight).astype(coef.dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -335,11 +352,17 @@ def sparse_autoencoder_loss_grad(
     sparsity_target,
     sparsity_weight,
     decoder,
+    sample_weight=None,
     grad=None,
     workspace=None,
     row_block=2048,
 ):
     """Objective J of eq. (5) and its gradient, eqs. (6)-(9), averaged over X.
+
+    With ``sample_weight``, every mean over the rows is the weighted mean:
+    the reconstruction term of eq. (5), rho_hat of eq. (1) and so the KL
+    term; weight decay is not weighted. Integer weights give the objective of
+    the data with each row repeated that many times.
 
     Parameters
     ----------
@@ -358,6 +381,8 @@ def sparse_autoencoder_loss_grad(
         beta; 0 switches the sparsity penalty off.
     decoder : {"sigmoid", "linear"}
         Output activation.
+    sample_weight : ndarray of shape (m,), default=None
+        Non-negative weights of the rows; None weighs every row 1.
     grad : ndarray of shape (n_params,), default=None
         Where to write the gradient; a new array when None.
     workspace : Workspace, default=None
@@ -382,17 +407,19 @@ def sparse_autoencoder_loss_grad(
     if grad is None:
         grad = np.empty_like(theta)
     dW1, db1, dW2, db2 = unpack(grad, shapes)
-    # Every delta is scaled by 1/m where it is made, so the products below
-    # give the averaged gradients of eqs. (8)-(9) directly.
-    inv_m = 1.0 / m
+    # Every delta is scaled by 1/m (1 / the total weight) where it is made, so
+    # the products below give the averaged gradients of eqs. (8)-(9) directly.
+    weights, total_weight = _weights_and_total(sample_weight, m, dtype)
+    inv_m = 1.0 / total_weight if total_weight > 0 else 0.0
 
     # forward pass to the hidden layer: rho_hat needs every row's a(2)
     A2 = ws.get("hidden", (m, n_components), dtype)
     hidden_sums = _zeroed_sums(ws, "hidden_sums", n_components)
-    sigmoid_layer(X, W1, b1, A2, hidden_sums if sparsity_weight > 0 else None)
+    with_kl = sparsity_weight > 0 and total_weight > 0
+    sigmoid_layer(X, W1, b1, A2, hidden_sums if with_kl else None, weights)
     loss = 0.0
     kl_term = None
-    if sparsity_weight > 0:  # eq. (1), eq. (3)
+    if with_kl:  # eq. (1), eq. (3)
         rho_hat = (hidden_sums * inv_m).astype(dtype)
         kl_value, kl_grad = kl_sparsity(clip_activation(rho_hat), sparsity_target)
         loss += sparsity_weight * kl_value
@@ -407,6 +434,7 @@ def sparse_autoencoder_loss_grad(
     for start in range(0, m, row_block):
         rows = slice(start, min(start + row_block, m))
         X_rows, A2_rows = X[rows], A2[rows]
+        w_rows = None if weights is None else weights[rows]
         n_rows = X_rows.shape[0]
         # eq. (6) in one pass: h = f(z3), the data term of eq. (5),
         # delta3 = (h - x) .* f'(z3) / m and its column sums (for db2)
@@ -420,6 +448,7 @@ def sparse_autoencoder_loss_grad(
             decoder == "sigmoid",
             inv_m,
             output_sums,
+            w_rows,
         )
         # eq. (8), summed over the blocks
         _add_products(A2_rows, delta3, dW2, start > 0, ws)
@@ -428,14 +457,14 @@ def sparse_autoencoder_loss_grad(
         delta2 = np.matmul(
             delta3, W2.T, out=ws.get("hidden_delta", (n_rows, n_components), dtype)
         )
-        _kernels.hidden_delta(delta2, A2_rows, kl_term, hidden_delta_sums)
+        _kernels.hidden_delta(delta2, A2_rows, kl_term, hidden_delta_sums, w_rows)
         # eq. (9), summed over the blocks
         _add_products(X_rows, delta2, dW1, start > 0, ws)
     _store_sums(db2, output_sums)
     _store_sums(db1, hidden_delta_sums)
     add_weight_decay_gradient(dW2, W2, alpha)
     add_weight_decay_gradient(dW1, W1, alpha)
-    loss += 0.5 * squared_error / m + weight_decay([W1, W2], alpha)
+    loss += 0.5 * squared_error * inv_m + weight_decay([W1, W2], alpha)
     return loss, grad
 
 
@@ -471,8 +500,21 @@ def network_forward(X, coefs, intercepts, activations=None, softmax=True):
     return activations
 
 
-def network_loss_grad(theta, X, Y, layer_sizes, *, alpha, grad=None, workspace=None):
+def network_loss_grad(
+    theta,
+    X,
+    Y,
+    layer_sizes,
+    *,
+    alpha,
+    sample_weight=None,
+    grad=None,
+    workspace=None,
+):
     """Softmax cross-entropy plus weight decay of every layer, and its gradient.
+
+    With ``sample_weight`` the cross-entropy is the weighted mean over the
+    rows; weight decay is not weighted.
 
     With ``layer_sizes = (n_features, n_classes)`` this is softmax regression;
     with hidden layers it is the fine-tuning objective of the stacked network.
@@ -489,6 +531,8 @@ def network_loss_grad(theta, X, Y, layer_sizes, *, alpha, grad=None, workspace=N
         ``(n_features, *hidden_layer_sizes, n_classes)``.
     alpha : float or sequence of float
         Weight decay per weight matrix (one value for all or one per layer).
+    sample_weight : ndarray of shape (m,), default=None
+        Non-negative weights of the rows; None weighs every row 1.
     grad : ndarray of shape (n_params,), default=None
         Where to write the gradient.
     workspace : Workspace, default=None
@@ -511,7 +555,8 @@ def network_loss_grad(theta, X, Y, layer_sizes, *, alpha, grad=None, workspace=N
     grads = unpack(grad, layer_shapes(layer_sizes))
     coef_grads, intercept_grads = grads[0::2], grads[1::2]
     Y = np.ascontiguousarray(Y, dtype=dtype)
-    inv_m = 1.0 / m
+    weights, total_weight = _weights_and_total(sample_weight, m, dtype)
+    inv_m = 1.0 / total_weight if total_weight > 0 else 0.0
 
     # forward: sigmoid hidden layers, then the logits (no intercept yet)
     acts = [ws.get(f"act{k}", (m, n), dtype) for k, n in enumerate(layer_sizes[1:])]
@@ -522,7 +567,7 @@ def network_loss_grad(theta, X, Y, layer_sizes, *, alpha, grad=None, workspace=N
     sums = _zeroed_sums(ws, f"sums{n_layers - 1}", layer_sizes[-1])
     delta = _matmul_into(inputs, coefs[-1], acts[-1])
     cross_entropy = _kernels.softmax_cross_entropy(
-        delta, intercepts[-1], Y, inv_m, sums
+        delta, intercepts[-1], Y, inv_m, sums, weights
     )
     loss = cross_entropy * inv_m + weight_decay(coefs, alphas)
 
