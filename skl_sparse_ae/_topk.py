@@ -122,12 +122,12 @@ class TopKSparseAutoencoder(
         of a dense array: memory ``O(n_samples * k)`` instead of
         ``O(n_samples * n_components)``, for wide dictionaries. Dense output
         is needed by ``set_output(transform="pandas")``.
+    solver : {"adam", "sgd"}, default="adam"
+        The minibatch optimiser.
     batch_size : int or "auto", default="auto"
         Minibatch size; "auto" means ``min(256, n_samples)``.
     learning_rate_init : float, default=1e-3
         Step size of adam and sgd.
-    solver : {"adam", "sgd"}, default="adam"
-        The minibatch optimiser.
     max_iter : int, default=200
         Epochs at most.
     tol : float, default=1e-4
@@ -500,7 +500,7 @@ class TopKSparseAutoencoder(
         return decode(X, W_dec, b_dec)
 
     def score(self, X, y=None):
-        """Minus the fraction of variance unexplained (FVU) of X's reconstruction.
+        """Return minus the fraction of variance unexplained (FVU) of X's codes.
 
         ``-sum_i ||x_i - x_hat_i||^2 / sum_i ||x_i - mean(x)||^2``, with the
         mean of X itself: 0 is a perfect reconstruction, -1 is no better than

@@ -2,9 +2,18 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skl_sparse_ae import SparseAutoencoderTransformer, StackedSparseAEClassifier
+from skl_sparse_ae import (
+    SparseAutoencoderTransformer,
+    StackedSparseAEClassifier,
+    TopKSparseAutoencoder,
+)
 
-ESTIMATORS = [SparseAutoencoderTransformer(), StackedSparseAEClassifier()]
+ESTIMATORS = [
+    SparseAutoencoderTransformer(),
+    StackedSparseAEClassifier(),
+    TopKSparseAutoencoder(),
+    TopKSparseAutoencoder(sparsity="batch_topk"),
+]
 
 # No expected failures: every check must pass with the default parameters.
 EXPECTED_FAILED_CHECKS = {}
