@@ -276,7 +276,15 @@ class MinibatchSolver:
         self.workspace = Workspace()
 
     def run(
-        self, fun, theta, data, *, max_iter, validation_score=None, incremental=False
+        self,
+        fun,
+        theta,
+        data,
+        *,
+        max_iter,
+        validation_score=None,
+        incremental=False,
+        after_update=None,
     ):
         """Run up to ``max_iter`` epochs over ``data``, updating ``theta`` in place.
 
@@ -296,6 +304,10 @@ class MinibatchSolver:
             parameters are restored at the end.
         incremental : bool, default=False
             One call of ``partial_fit``: no stopping rule, no warning.
+        after_update : callable, default=None
+            ``after_update(theta)``, called after every optimiser update; it
+            may change ``theta`` in place (a projection onto a constraint,
+            such as unit-norm rows of a weight matrix).
 
         Returns
         -------
@@ -337,6 +349,8 @@ class MinibatchSolver:
                         theta.dtype,
                     )
                     self.optimizer.update(theta, grad)
+                    if after_update is not None:
+                        after_update(theta)
                     total += loss * (batch_stop - batch_start)
                     seen += batch_stop - batch_start
                 n_epochs += 1
@@ -465,6 +479,7 @@ def run_solver(
     previous_state=None,
     validation_score=None,
     incremental=False,
+    after_update=None,
 ):
     """Minimise ``fun`` over ``data`` with the estimator's solver parameters.
 
@@ -487,6 +502,9 @@ def run_solver(
         ``validation_score(theta) -> float`` for early stopping.
     incremental : bool, default=False
         One epoch of ``partial_fit``.
+    after_update : callable, default=None
+        ``after_update(theta)`` after each update of the minibatch solvers
+        (see :meth:`MinibatchSolver.run`); not supported by lbfgs.
 
     Returns
     -------
@@ -494,6 +512,8 @@ def run_solver(
     """
     theta = theta.copy()
     if estimator.solver == "lbfgs":
+        if after_update is not None:
+            raise ValueError("after_update needs a minibatch solver, not lbfgs.")
         theta, loss, n_iter, curve = minimize_lbfgs(
             lambda t, **buffers: fun(t, *data, **buffers),
             theta,
@@ -527,6 +547,7 @@ def run_solver(
         max_iter=1 if incremental else estimator.max_iter,
         validation_score=validation_score,
         incremental=incremental,
+        after_update=after_update,
     )
     return SolverResult(
         theta,

@@ -7,9 +7,18 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skl_sparse_ae import SparseAutoencoderTransformer, StackedSparseAEClassifier
+from skl_sparse_ae import (
+    SparseAutoencoderTransformer,
+    StackedSparseAEClassifier,
+    TopKSparseAutoencoder,
+)
 
-ESTIMATORS = [SparseAutoencoderTransformer(), StackedSparseAEClassifier()]
+ESTIMATORS = [
+    SparseAutoencoderTransformer(),
+    StackedSparseAEClassifier(),
+    TopKSparseAutoencoder(),
+    TopKSparseAutoencoder(sparsity="batch_topk"),
+]
 
 _REPEATED = (
     "sample_weight is the objective of repeated samples (to rounding: "
