@@ -508,7 +508,7 @@ class SparseAutoencoderTransformer(
         >>> from skl_sparse_ae import SparseAE
         >>> X, y = load_digits(return_X_y=True)
         >>> X = X / 16
-        >>> ae = SparseAE(n_components=32, max_iter=100, random_state=0)
+        >>> ae = SparseAE(n_components=16, tol=1e-3, max_iter=500, random_state=0)
         >>> ae = ae.fit(X[y != 0])  # every digit but 0
         >>> scores = ae.score_samples(X)
         >>> scores.shape
