@@ -720,7 +720,7 @@ def plot_reconstructions(
         ax.set_yticks([])
         for spine in ax.spines.values():
             spine.set_visible(False)
-        text = label if error is None else f"{label}\nerror {error:.3g}"
+        text = label if error is None else f"{label}\nmean error {error:#.3g}"
         ax.set_ylabel(text, rotation=0, ha="right", va="center", fontsize="small")
     if title is not None:
         fig.suptitle(title, fontsize="medium")

@@ -461,7 +461,7 @@ def test_plot_reconstructions_single_autoencoder(tmp_path, digits01):
     assert len(fig.axes) == 2
     labels = [ax.get_ylabel() for ax in fig.axes]
     assert labels[0] == "input"
-    assert labels[1].startswith("reconstruction\nerror ")
+    assert labels[1].startswith("reconstruction\nmean error ")
     # the tiles are the inputs and ae's reconstructions, in order
     assert np.allclose(_row_tiles(fig.axes[0], 6), X[:6].reshape(6, 8, 8))
     recon = ae.inverse_transform(ae.transform(X[:6]))
