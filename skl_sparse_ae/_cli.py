@@ -719,7 +719,7 @@ def _loss_curves_figure(stages, plot_loss_curves):
     named = [stage for stage in stages if stage.loss_curve]
     for ax, stage in zip(fig.axes, named):
         ax.set_xlabel(stage.unit[:-1])  # "iteration" or "epoch"
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         ax.set_title(f"{stage.name}\n{stage.size}, {stage.stop}", fontsize="medium")
         ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
