@@ -52,8 +52,8 @@ _INTERRUPT_WARNING = INTERRUPT_MESSAGE
 # train an autoencoder (its filters stay noise), while UFLDL's full-batch
 # L-BFGS draws stroke filters in seconds. Every stage ends without a
 # ConvergenceWarning: L-BFGS runs to convergence (largest gradient entry below
-# tol=1e-4: about 1100 iterations for the first layer and 550 for the second
-# on seeds 0 and 1, so 2000 leaves a margin), and the fine-tuning stops by
+# tol=1e-4: 1000 to 1250 iterations for the first layer and about 560 for
+# the second on seeds 0 and 1, so 2000 leaves a margin), and the fine-tuning stops by
 # early stopping (10% of the training images held out; it stops once their
 # accuracy has not improved for n_iter_no_change=10 epochs and keeps the best
 # epoch's weights), well before its 200 epochs.
