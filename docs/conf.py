@@ -9,6 +9,14 @@ autodoc + autosummary for the API reference, numpydoc for the docstrings,
 sphinx-gallery for the examples in ``docs/examples`` and intersphinx links to
 scikit-learn, NumPy, SciPy, matplotlib and Python, with the pydata theme.
 
+Offline math
+------------
+The equations are typeset in the browser by MathJax. Sphinx loads it from a
+CDN by default, so a page opened without a network showed raw LaTeX. The
+``sphinx-mathjax-offline`` extension (docs extra) bundles MathJax 3 with the
+build (``_build/html/_static/mathjax``, about 24 MB) and points
+``mathjax_path`` at it: the pages read the same with and without a network.
+
 Offline builds
 --------------
 Intersphinx downloads each project's ``objects.inv`` at build time; when it
@@ -55,6 +63,9 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # ships MathJax 3 and copies it into _static/mathjax, so the equations
+    # render without a network (sets mathjax_path; see "Offline math" below)
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",

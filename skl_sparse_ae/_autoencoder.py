@@ -29,6 +29,7 @@ from ._objective import (
     mean_activation,
     pack,
     reconstruction_error,
+    sample_reconstruction_errors,
     sparse_autoencoder_loss_grad,
     unpack,
 )
@@ -474,12 +475,59 @@ class SparseAutoencoderTransformer(
         b2 = self.intercepts_[1].astype(X.dtype, copy=False)
         return decode(X, W2, b2, self.decoder_)
 
+    def score_samples(self, X):
+        """Return minus the reconstruction error of each sample.
+
+        ``-(1/2) ||h(x_i) - x_i||^2`` for each row ``x_i`` of X, with ``h`` the
+        autoencoder (:meth:`transform` then :meth:`inverse_transform`).
+
+        Higher is more normal, as for scikit-learn's outlier detectors
+        (:meth:`sklearn.ensemble.IsolationForest.score_samples`): samples
+        unlike the training data reconstruct badly and score low, so the
+        reconstruction error ranks outliers (see
+        :ref:`sphx_glr_auto_examples_plot_outlier_detection.py`).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Minus the reconstruction error of each sample, in float64 (the
+            squares are summed in float64 for float32 data too).
+
+        See Also
+        --------
+        score : The mean of these scores.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skl_sparse_ae import SparseAE
+        >>> X, y = load_digits(return_X_y=True)
+        >>> X = X / 16
+        >>> ae = SparseAE(n_components=16, tol=1e-3, max_iter=500, random_state=0)
+        >>> ae = ae.fit(X[y != 0])  # every digit but 0
+        >>> scores = ae.score_samples(X)
+        >>> scores.shape
+        (1797,)
+        >>> bool(scores[y == 0].mean() < scores[y != 0].mean())  # 0s are unusual
+        True
+        """
+        check_is_fitted(self)
+        X = self._validate_for_predict(X)
+        coefs = [c.astype(X.dtype, copy=False) for c in self.coefs_]
+        intercepts = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
+        return -sample_reconstruction_errors(X, coefs, intercepts, self.decoder_)
+
     def score(self, X, y=None):
         """Negative mean reconstruction error: ``-(1/m) sum_i (1/2)||h(x_i) - x_i||^2``.
 
-        This is minus the data term of eq. (5) (without weight decay and
-        sparsity penalties), so higher is better and ``GridSearchCV`` can
-        select the transformer on its own.
+        The mean of :meth:`score_samples`. This is minus the data term of
+        eq. (5) (without weight decay and sparsity penalties), so higher is
+        better and ``GridSearchCV`` can select the transformer on its own.
 
         Parameters
         ----------
@@ -493,11 +541,7 @@ class SparseAutoencoderTransformer(
         score : float
             The negative mean reconstruction error.
         """
-        check_is_fitted(self)
-        X = self._validate_for_predict(X)
-        coefs = [c.astype(X.dtype, copy=False) for c in self.coefs_]
-        intercepts = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
-        return -reconstruction_error(X, coefs, intercepts, self.decoder_)
+        return float(np.mean(self.score_samples(X)))
 
     def _validate_for_predict(self, X):
         return validate_data(

@@ -258,6 +258,23 @@ def reconstruction_error(
     return total / total_weight
 
 
+def sample_reconstruction_errors(X, coefs, intercepts, decoder, chunk_size=4096):
+    """``(1/2) ||h(x) - x||^2`` of each row of X, in float64 (chunks of rows).
+
+    The per-sample terms of :func:`reconstruction_error`, for scoring: a
+    chunk's reconstruction minus its rows (densified), squared and summed in
+    float64.
+    """
+    errors = np.empty(X.shape[0], dtype=np.float64)
+    for start in range(0, X.shape[0], chunk_size):
+        chunk = X[start : start + chunk_size]
+        hidden = encode(chunk, coefs[0], intercepts[0])
+        diff = decode(hidden, coefs[1], intercepts[1], decoder).astype(np.float64)
+        diff -= chunk.toarray() if sp.issparse(chunk) else chunk
+        errors[start : start + chunk.shape[0]] = 0.5 * np.einsum("ij,ij->i", diff, diff)
+    return errors
+
+
 def mean_activation(X, coef, intercept, chunk_size=4096, sample_weight=None):
     """rho_hat of eq. (1): the mean of ``sigmoid(X @ coef + intercept)`` over rows.
 

@@ -8,6 +8,7 @@ arrays whose rows it slices into batches (``(X,)`` for an autoencoder,
 place, as scikit-learn's ``_stochastic_optimizers`` do.
 """
 
+import contextlib
 import copy
 import time
 import warnings
@@ -38,6 +39,31 @@ def _check_finite_loss(loss, n_iter, hint, dtype):
         raise DivergenceError(
             f"The solver diverged: the loss is {loss} at iteration {n_iter}. {hint}"
         )
+
+
+# ---------------------------------------------------------------------------
+# Progress observers: a private hook for the command line's progress bars
+# (``_cli.py``), not part of the estimators' API. Every solver run reports
+# ``callback("start", max_iter=...)``, then ``callback("iteration", n_iter=...,
+# loss=...)`` after each iteration or epoch, and ``callback("end", n_iter=...,
+# loss=...)`` when it returns.
+
+_progress_callbacks = []
+
+
+@contextlib.contextmanager
+def observe_progress(callback):
+    """Call ``callback(event, **info)`` for the solver runs inside the context."""
+    _progress_callbacks.append(callback)
+    try:
+        yield callback
+    finally:
+        _progress_callbacks.remove(callback)
+
+
+def _report_progress(event, **info):
+    for callback in _progress_callbacks:
+        callback(event, **info)
 
 
 # ---------------------------------------------------------------------------
@@ -176,6 +202,7 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
 
     def callback(intermediate_result):
         loss_curve.append(float(intermediate_result.fun))
+        _report_progress("iteration", n_iter=len(loss_curve), loss=loss_curve[-1])
         if verbose:
             elapsed = time.perf_counter() - start
             print(
@@ -183,6 +210,7 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
                 f"{elapsed:.2f} s"
             )
 
+    _report_progress("start", max_iter=max_iter)
     result = scipy.optimize.minimize(
         fun64,
         theta0.astype(np.float64),
@@ -192,6 +220,7 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
         options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
     )
     theta = result.x.astype(dtype)
+    _report_progress("end", n_iter=int(result.nit), loss=float(result.fun))
     if result.status != 0:
         warnings.warn(
             f"L-BFGS-B stopped before converging ({result.message}); increase "
@@ -328,6 +357,7 @@ class MinibatchSolver:
         n_epochs = seen = 0
         total = 0.0
         stopped = self.interrupted = False
+        _report_progress("start", max_iter=max_iter)
         try:
             for _ in range(max_iter):
                 if self.shuffle:
@@ -357,6 +387,7 @@ class MinibatchSolver:
                 epoch_loss = total / n_samples
                 self.loss_curve.append(epoch_loss)
                 seen = 0
+                _report_progress("iteration", n_iter=n_epochs, loss=epoch_loss)
                 if self.verbose:
                     print(
                         f"Iteration {len(self.loss_curve)}, loss = {epoch_loss:.8f}, "
@@ -386,6 +417,8 @@ class MinibatchSolver:
             and not incremental
         ):
             theta[...] = self.best_theta
+        loss = self.loss_curve[-1] if self.loss_curve else np.nan
+        _report_progress("end", n_iter=n_epochs, loss=loss)
         if not stopped and not incremental and n_epochs == max_iter:
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({max_iter}) reached "

@@ -1,9 +1,10 @@
-"""Figures for sparse autoencoders: input samples, learned filters, loss curves.
+"""Figures for sparse autoencoders: samples, filters, loss curves, reconstructions.
 
 The functions in this module reproduce the figures of the classic sparse
 autoencoder experiment on MNIST: a grid of input samples (Fig. 1), the
 first-layer filters (Fig. 2), the second-layer filters projected into input
-space (Fig. 3) and the training loss curves.
+space (Fig. 3) and the training loss curves; and they show inputs above their
+reconstructions.
 
 matplotlib is an optional dependency (``pip install "skl_sparse_ae[plot]"``).
 This module imports without it; matplotlib is only imported when one of the
@@ -30,6 +31,7 @@ from sklearn.utils import check_random_state
 __all__ = [
     "plot_filters",
     "plot_loss_curves",
+    "plot_reconstructions",
     "plot_samples",
     "save_figure",
 ]
@@ -544,6 +546,185 @@ def plot_samples(
                 ha="left",
                 va="top",
             )
+    return fig
+
+
+def _reconstruction_rows(estimator, X):
+    """(label, images) of the inputs and of each depth's reconstruction."""
+    if _is_stacked(estimator):
+        autoencoders = list(estimator.autoencoders_)
+        if not autoencoders:
+            raise ValueError("The stacked estimator has no hidden layers.")
+    else:
+        _check_not_fitted(estimator, "coefs_")
+        if not (
+            hasattr(estimator, "transform") and hasattr(estimator, "inverse_transform")
+        ):
+            raise TypeError(
+                "estimator must be a fitted autoencoder (with transform and "
+                "inverse_transform) or a stacked estimator (with autoencoders_), "
+                f"got {type(estimator).__name__}."
+            )
+        autoencoders = [estimator]
+    rows = []
+    for depth in range(1, len(autoencoders) + 1):
+        codes = X
+        for ae in autoencoders[:depth]:
+            codes = ae.transform(codes)
+        for ae in reversed(autoencoders[:depth]):
+            codes = ae.inverse_transform(codes)
+        if len(autoencoders) == 1:
+            label = "reconstruction"
+        elif depth == 1:
+            label = "autoencoder 1"
+        else:
+            label = f"autoencoders 1-{depth}"
+        rows.append((label, np.asarray(codes, dtype=float)))
+    return rows
+
+
+def plot_reconstructions(
+    estimator,
+    X,
+    *,
+    image_shape=None,
+    n_samples=10,
+    random_state=None,
+    cmap="gray",
+    pad_color="white",
+    figsize=None,
+    title=None,
+):
+    """Draw input images above their reconstructions by the autoencoders.
+
+    The first row shows the inputs, each following row the same images
+    reconstructed: by a single autoencoder, ``inverse_transform(transform(X))``;
+    by a stacked estimator, one row per depth ``k``: encoded through the
+    first ``k`` autoencoders of ``autoencoders_`` and decoded back through
+    their decoders in reverse order (``k = 1`` is the first autoencoder, the
+    last row the whole stack). Each row's label gives the mean reconstruction
+    error ``(1/2) ||x_hat - x||^2`` of the images shown.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted :class:`~skl_sparse_ae.SparseAutoencoderTransformer` (or any
+        fitted transformer with ``transform`` and ``inverse_transform``), or
+        a fitted stacked estimator (it has ``autoencoders_``, e.g.
+        :class:`~skl_sparse_ae.StackedSparseAEClassifier`). A stack's
+        autoencoders are the pretrained ones: fine-tuning changes the
+        network's encoders but trains no decoder.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Images, one per row (flattened in C order).
+    image_shape : tuple of (int, int), default=None
+        ``(height, width)`` of one image. ``None`` assumes square images
+        (``sqrt(n_features)`` must be an integer).
+    n_samples : int, default=10
+        Number of images to draw (at most ``len(X)``), one per column.
+    random_state : int, RandomState instance or None, default=None
+        ``None`` draws the first ``n_samples`` rows of ``X``; otherwise a
+        random subset (without replacement) drawn with this seed.
+    cmap : str or matplotlib Colormap, default="gray"
+        Colour map of the tiles.
+    pad_color : color, default="white"
+        Colour of the 1-pixel padding between tiles.
+    figsize : tuple of (float, float), default=None
+        Size of the figure in inches; chosen from the numbers of rows and
+        images if ``None``.
+    title : str, default=None
+        Title of the figure.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+        The figure: one axes per row, inputs first; each axes holds one
+        mosaic image with the tiles in a row (see the module's docstring).
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed.
+    NotFittedError
+        If an unfitted estimator is passed.
+    ValueError
+        If ``X`` is not 2-D, does not match the estimator, or ``image_shape``
+        does not match the number of features.
+
+    See Also
+    --------
+    plot_samples : Draw input samples as a grid.
+    skl_sparse_ae.SparseAutoencoderTransformer.score_samples : Minus each
+        sample's reconstruction error.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import load_digits
+    >>> from skl_sparse_ae import SparseAE
+    >>> from skl_sparse_ae.plotting import plot_reconstructions
+    >>> X = load_digits().data / 16
+    >>> ae = SparseAE(n_components=16, tol=1e-3, max_iter=500, random_state=0)
+    >>> fig = plot_reconstructions(ae.fit(X), X, n_samples=8)
+    >>> [ax.get_ylabel().split("\\n")[0] for ax in fig.axes]
+    ['input', 'reconstruction']
+    >>> fig.axes[1].get_images()[0].get_array().shape  # 8 tiles of 8x8 + pad
+    (8, 71)
+    >>> plt.close(fig)
+    """
+    if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+    n_total = X.shape[0] if sparse.issparse(X) else len(X)
+    n_show = min(int(n_samples), n_total)
+    if n_show == 0:
+        raise ValueError("X contains no samples to draw.")
+    if random_state is None:
+        idx = np.arange(n_show)
+    else:
+        idx = check_random_state(random_state).choice(n_total, n_show, replace=False)
+    X = sparse.csr_matrix(X)[idx] if sparse.issparse(X) else np.asarray(X)[idx]
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D (n_samples, n_features), got {X.ndim} dimension(s)."
+        )
+    rows = _reconstruction_rows(estimator, X)
+    inputs = X.toarray() if sparse.issparse(X) else X
+    inputs = np.asarray(inputs, dtype=float)
+    image_shape = _resolve_image_shape(inputs.shape[1], image_shape)
+
+    plt = _import_pyplot()
+    n_rows = 1 + len(rows)
+    if figsize is None:
+        figsize = (1.6 + 0.75 * n_show, 0.2 + 0.85 * n_rows + (0.35 if title else 0))
+    fig, axes = plt.subplots(n_rows, 1, figsize=figsize, squeeze=False)
+    axes = axes.ravel()
+    # one colour scale for all rows: the inputs' range
+    vmin, vmax = float(inputs.min()), float(inputs.max())
+    if vmin == vmax:
+        vmin, vmax = vmin - 0.5, vmax + 0.5
+    labelled = [("input", inputs, None)] + [
+        (label, images, 0.5 * np.mean(np.sum((images - inputs) ** 2, axis=1)))
+        for label, images in rows
+    ]
+    for ax, (label, images, error) in zip(axes, labelled, strict=True):
+        mosaic, _ = _make_mosaic(images, image_shape, n_show)
+        ax.imshow(
+            mosaic,
+            cmap=_get_cmap(cmap, pad_color),
+            vmin=vmin,
+            vmax=vmax,
+            interpolation="nearest",
+        )
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        text = label if error is None else f"{label}\nmean error {error:#.3g}"
+        ax.set_ylabel(text, rotation=0, ha="right", va="center", fontsize="small")
+    if title is not None:
+        fig.suptitle(title, fontsize="medium")
+    fig.tight_layout()
     return fig
 
 

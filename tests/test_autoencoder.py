@@ -121,6 +121,62 @@ def test_transform_and_inverse_transform_are_the_formulas(small_unit, decoder):
     )
 
 
+@pytest.mark.parametrize("container", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("decoder", ["sigmoid", "linear"])
+def test_score_samples_is_minus_each_reconstruction_error(
+    small_unit, container, dtype, decoder
+):
+    X = small_unit.astype(dtype)
+    X[X < 0.5] = 0  # half zeros: a sparse matrix with implicit entries
+    ae = SparseAE(n_components=4, decoder=decoder, max_iter=20, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        ae.fit(X)
+    # the formula, in float64 from the fitted weights
+    (W1, W2), (b1, b2) = ae.coefs_, ae.intercepts_
+    X64 = X.astype(np.float64)
+    hidden = expit(X64 @ W1 + b1)
+    z3 = hidden @ W2 + b2
+    recon = expit(z3) if decoder == "sigmoid" else z3
+    expected = -0.5 * np.sum((recon - X64) ** 2, axis=1)
+
+    X_in = sp.csr_matrix(X) if container == "csr" else X
+    scores = ae.score_samples(X_in)
+    assert scores.shape == (X.shape[0],)
+    assert scores.dtype == np.float64
+    assert np.all(scores <= 0)
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    assert_allclose(scores, expected, rtol=rtol)
+    # score is their mean, also for sparse input
+    assert ae.score(X_in) == pytest.approx(np.mean(scores), rel=1e-12)
+
+
+def test_score_samples_ranks_an_unseen_digit_as_outliers(digits):
+    from sklearn.metrics import roc_auc_score
+
+    X, y = digits
+    ae = SparseAE(n_components=16, tol=1e-3, max_iter=500, random_state=0)
+    ae.fit(X[y != 0])  # converges: no warning
+    scores = ae.score_samples(X)
+    # higher is more normal: the digits seen in training score above the 0s
+    assert roc_auc_score(y != 0, scores) > 0.9
+
+
+def test_score_samples_works_in_chunks(digits):
+    from skl_sparse_ae._objective import sample_reconstruction_errors
+
+    X = digits[0][:100]
+    ae = SparseAE(n_components=8, max_iter=10, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        ae.fit(X)
+    args = (X, ae.coefs_, ae.intercepts_, ae.decoder_)
+    assert_allclose(
+        sample_reconstruction_errors(*args, chunk_size=7),
+        sample_reconstruction_errors(*args),
+        rtol=1e-12,
+    )
+
+
 def test_decoder_auto(small_unit):
     ae = _fit_quietly(SparseAE(n_components=3, max_iter=5), small_unit)
     assert ae.decoder_ == "sigmoid"
@@ -387,7 +443,7 @@ def test_bad_input_gets_a_clear_error(X, message):
 
 def test_wrong_n_features_at_transform(small_unit):
     ae = _fit_quietly(SparseAE(n_components=3, max_iter=5), small_unit)
-    for method in (ae.transform, ae.score):
+    for method in (ae.transform, ae.score, ae.score_samples):
         with pytest.raises(ValueError, match="features"):
             method(small_unit[:, :4])
     with pytest.raises(ValueError, match="n_components=3"):
@@ -395,7 +451,7 @@ def test_wrong_n_features_at_transform(small_unit):
 
 
 def test_not_fitted():
-    for method in ("transform", "inverse_transform", "score"):
+    for method in ("transform", "inverse_transform", "score", "score_samples"):
         with pytest.raises(NotFittedError):
             getattr(SparseAE(), method)(np.zeros((2, 2)))
 

@@ -7,13 +7,21 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from skl_sparse_ae import __version__
 from skl_sparse_ae._cli import main
 from skl_sparse_ae.datasets import write_idx
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-FIGURES = ["samples.png", "filters_layer1.png", "filters_layer2.png", "loss_curves.png"]
+FIGURES = [
+    "samples.png",
+    "filters_layer1.png",
+    "filters_layer2.png",
+    "loss_curves.png",
+    "reconstructions.png",
+]
+STAGES = ["pretraining layer 1", "pretraining layer 2", "softmax", "fine-tuning"]
 # A small, fast network: each run takes well under a second.
 QUICK = [
     "--n-train",
@@ -57,17 +65,19 @@ def mnist_dir(tmp_path):
 def test_digits_run_writes_figures_and_results(tmp_path, capsys):
     code, out, err = run(capsys, *QUICK, "--output-dir", tmp_path)
     assert code == 0, err
-    assert err == ""
 
-    # progress of the CLI and of the classifier (verbose=1)
-    assert "Loaded digits" in out
-    assert "Pretraining layer 1: 64 -> 16" in out
-    assert "Pretraining layer 2: 16 -> 8" in out
-    assert "Iteration 1, loss = " in out
-    assert "Fine-tuning the whole network" in out
+    # progress on stderr: not a terminal, so one summary line per stage
+    assert "Loaded digits" in err
+    assert "pretraining layer 1 (64 -> 16, adam): 3 epochs, loss " in err
+    assert "pretraining layer 2 (16 -> 8, adam): 3 epochs, loss " in err
+    assert "softmax (8 -> 10, lbfgs): " in err
+    assert "fine-tuning (64-16-8-10, adam): 3 epochs, loss " in err
+    assert "Iteration" not in out + err
+    assert "\r" not in err  # no progress bar
+    # the report on stdout
     assert "Test accuracy before fine-tuning" in out
     assert "Test accuracy after fine-tuning" in out
-    assert "accuracy" in out
+    assert "BLAS: " in out
     assert "fit" in out and "total" in out
     # max_iter=3 cannot converge: one note, not a stream of warnings
     assert out.count("note: the solver stopped at max_iter") == 1
@@ -92,6 +102,10 @@ def test_digits_run_writes_figures_and_results(tmp_path, capsys):
     assert params["random_state"] == 0
     assert results["n_iter"] == 3
     assert results["converged"] is False
+    assert [stage["stage"] for stage in results["stages"]] == STAGES
+    assert [stage["stop"] for stage in results["stages"]][:2] == ["max_iter"] * 2
+    assert results["stages"][0]["n_iter"] == results["pretrain_n_iter"][0] == 3
+    assert results["blas"] and results["blas"][0]["num_threads"] == 1
     assert results["fit_seconds"] >= 0 and results["load_seconds"] >= 0
     assert results["version"] == __version__
     assert sorted(results["files"]) == sorted([*FIGURES, "results.json"])
@@ -135,7 +149,8 @@ def test_no_fine_tune(tmp_path, capsys):
     assert 0.0 <= results["accuracy"] <= 1.0
     assert results["parameters"]["fine_tune"] is False
     assert results["n_iter"] == 0
-    assert "Fine-tuning the whole network" not in out
+    assert "fine-tuning" not in err
+    assert "fine-tuning " not in out.split("Test accuracy")[0]  # no table row
     assert "Test accuracy after fine-tuning" not in out
 
 
@@ -166,7 +181,7 @@ def test_single_hidden_layer_has_no_second_layer_figure(tmp_path, capsys):
     assert not (tmp_path / "filters_layer2.png").exists()
     assert (tmp_path / "filters_layer1.png").exists()
     # --quiet: the results, not the progress
-    assert "Iteration" not in out
+    assert err == ""
     assert "Test accuracy before fine-tuning" in out
 
 
@@ -197,7 +212,7 @@ def test_mnist_from_idx_files(tmp_path, capsys, mnist_dir):
         out_dir,
     )
     assert code == 0, err
-    assert "Pretraining layer 1: 784 -> 9" in out
+    assert "pretraining layer 1 (784 -> 9, adam)" in err
     results = read_results(out_dir)
     assert results["dataset"] == "mnist"
     assert (results["n_train"], results["n_test"]) == (60, 20)
@@ -264,9 +279,10 @@ def test_errors_are_one_line(tmp_path, capsys, mnist_dir, case, args, expected_c
     args = [a.format(tmp=tmp_path, mnist=mnist_dir) for a in args]
     code, out, err = run(capsys, *args, "--output-dir", tmp_path / "out")
     assert code == expected_code
+    # the error is one line, the last of stderr (after the progress, if any)
     lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("skl-sparse-ae: error:")
+    assert lines[-1].startswith("skl-sparse-ae: error:"), err
+    assert sum(line.startswith("skl-sparse-ae:") for line in lines) == 1, err
     assert "Traceback" not in out + err
     if case == "truncated idx":
         assert "train-images-idx3-ubyte" in err
@@ -288,8 +304,9 @@ def test_estimator_errors_are_one_line(tmp_path, capsys):
         tmp_path,
     )
     assert code == 1
-    assert err.startswith("skl-sparse-ae: error:")
-    assert len(err.splitlines()) == 1
+    lines = err.splitlines()
+    assert lines[-1].startswith("skl-sparse-ae: error:"), err
+    assert sum(line.startswith("skl-sparse-ae:") for line in lines) == 1, err
     assert "Traceback" not in out + err
 
 
@@ -362,7 +379,7 @@ def test_python_m_help():
 @pytest.mark.parametrize(
     "args, solver, max_iter",
     [
-        ([], "lbfgs", 400),  # digits: UFLDL's L-BFGS pretraining
+        ([], "lbfgs", 2000),  # digits: UFLDL's L-BFGS, to convergence
         (["--dataset", "mnist"], "adam", 20),  # the classifier's defaults
         (["--pretrain-solver", "adam"], "adam", 20),
         (["--pretrain-max-iter", "7"], "adam", 7),
@@ -383,3 +400,219 @@ def test_blas_threads_default_per_dataset(args, threads):
     from skl_sparse_ae._cli import _parse_args
 
     assert _parse_args(args).threads == threads
+
+
+# -- progress and report ---------------------------------------------------
+
+
+def report_lines(out):
+    """The table's rows of the report on stdout, by stage name."""
+    return {
+        stage: line
+        for line in out.splitlines()
+        for stage in STAGES
+        if line.startswith(stage + " ")
+    }
+
+
+def test_stdout_holds_only_the_report(tmp_path, capsys):
+    code, out, err = run(capsys, *QUICK, "--no-plots", "--output-dir", tmp_path)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "stage",
+        "size",
+        "solver",
+        "iterations",
+        "final",
+        "loss",
+        "time",
+        "stop",
+    ]
+    rows = report_lines(out)
+    assert list(rows) == STAGES
+    assert rows["pretraining layer 1"].split()[5:8] == ["16", "adam", "3/3"]
+    assert rows["softmax"].split()[2:5] == ["->", "10", "lbfgs"]
+    # nothing of the progress is on stdout, nothing of the report on stderr
+    assert "Loaded" not in out and "Loading" not in out
+    assert "Test accuracy" not in err and "BLAS" not in err
+    assert len(lines) <= 14
+
+
+def test_terminal_with_tqdm_draws_one_bar_per_stage(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("tqdm")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = run(capsys, *QUICK, "--no-plots", "--output-dir", tmp_path)
+    assert code == 0, err
+    for stage in STAGES:
+        # each bar is drawn again in place (\r) and ends full
+        final = [part for part in err.split("\r") if part.startswith(stage + ":")]
+        assert final, stage
+        assert " 100%|" in final[-1]
+        assert "loss=" in final[-1]
+    assert "3/3 [" in err  # the bar counts the epochs of its stage
+    assert "adam): 3 epochs" not in err  # no summary lines beside the bars
+    assert "Iteration" not in out + err
+    assert list(report_lines(out)) == STAGES
+
+
+def test_terminal_without_tqdm_prints_lines(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import fails
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = run(capsys, *QUICK, "--no-plots", "--output-dir", tmp_path)
+    assert code == 0, err
+    assert err.count("pip install tqdm") == 1
+    assert "\r" not in err
+    for stage in STAGES:
+        assert sum(line.startswith(stage + " (") for line in err.splitlines()) == 1
+    assert list(report_lines(out)) == STAGES
+
+
+def test_no_terminal_with_tqdm_prints_lines(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("tqdm")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    code, _, err = run(capsys, *QUICK, "--no-plots", "--output-dir", tmp_path)
+    assert code == 0, err
+    assert "\r" not in err and "%|" not in err
+    assert "pip install tqdm" not in err  # no hint when nobody watches
+    assert [line.split(" (")[0] for line in err.splitlines()[-5:-1]] == STAGES
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_quiet_prints_only_the_results(tmp_path, capsys, monkeypatch, terminal):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    code, out, err = run(
+        capsys, *QUICK, "--quiet", "--no-plots", "--output-dir", tmp_path
+    )
+    assert code == 0, err
+    assert err == ""
+    assert list(report_lines(out)) == STAGES
+    assert "Test accuracy after fine-tuning" in out
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_verbose_prints_every_iteration_to_stderr(
+    tmp_path, capsys, monkeypatch, terminal
+):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    code, out, err = run(
+        capsys, *QUICK, "--verbose", "--no-plots", "--output-dir", tmp_path
+    )
+    assert code == 0, err
+    # the estimators' lines: 3 + 3 epochs of pretraining, the softmax's
+    # iterations, 3 epochs of fine-tuning; all on stderr
+    assert err.count("Iteration 1, loss = ") == 4
+    assert "Pretraining layer 1: 64 -> 16" in err
+    assert "Fine-tuning the whole network" in err
+    assert "%|" not in err  # no bars
+    assert "Iteration" not in out
+    assert list(report_lines(out)) == STAGES
+
+
+def test_quiet_and_verbose_exclude_each_other(tmp_path, capsys):
+    code, _, err = run(capsys, "--quiet", "--verbose", "--output-dir", tmp_path)
+    assert code == 2
+    assert "not allowed with" in err
+
+
+def test_failed_fit_closes_the_bar(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("tqdm")
+    from skl_sparse_ae import _cli
+
+    closed = []
+    original = _cli._Progress.close
+
+    def close(self):
+        closed.append(self._bar is not None)
+        original(self)
+
+    def fail_in_softmax(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(_cli._Progress, "close", close)
+    monkeypatch.setattr(
+        "skl_sparse_ae._stacked.StackedSparseAEClassifier._fit_softmax",
+        fail_in_softmax,
+    )
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, _, err = run(capsys, *QUICK, "--no-plots", "--output-dir", tmp_path)
+    assert code == 1
+    assert err.splitlines()[-1] == "skl-sparse-ae: error: boom"
+    assert closed[-1] is False  # closed already (the layers' bars ended)
+
+
+def test_report_table_marks_a_stage_that_did_not_converge(tmp_path, capsys):
+    code, out, err = run(
+        capsys,
+        *QUICK,
+        "--pretrain-solver",
+        "lbfgs",
+        "--no-plots",
+        "--output-dir",
+        tmp_path,
+    )
+    assert code == 0, err
+    rows = report_lines(out)
+    assert rows["pretraining layer 1"].endswith("max_iter")
+    assert rows["softmax"].endswith("converged")
+    assert rows["fine-tuning"].endswith("max_iter")  # 3 epochs, no stopping rule
+    assert "3/3 epochs" in rows["fine-tuning"]
+
+
+@pytest.mark.slow
+def test_default_digits_run_converges_without_warnings(tmp_path, capsys):
+    # The command's defaults on the digits must not end in a
+    # ConvergenceWarning: L-BFGS pretraining to convergence and fine-tuning
+    # stopped by early stopping (see _cli._PRETRAINING).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, out, err = run(capsys, "--no-plots", "--output-dir", tmp_path)
+    assert code == 0, err
+    results = read_results(tmp_path)
+    assert results["converged"] is True
+    assert [stage["stop"] for stage in results["stages"]] == [
+        "converged",
+        "converged",
+        "converged",
+        "early stopping",
+    ]
+    assert "note:" not in out
+    assert results["accuracy_before_fine_tuning"] > 0.95
+    assert results["accuracy_after_fine_tuning"] > 0.95
+
+
+# -- the hook the command follows the solvers with ----------------------------
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_observe_progress_reports_each_iteration(solver):
+    from skl_sparse_ae import SparseAE
+    from skl_sparse_ae._solvers import _progress_callbacks, observe_progress
+
+    X = np.random.RandomState(0).uniform(size=(60, 9))
+    events = []
+    with observe_progress(lambda event, **info: events.append((event, info))):
+        ae = SparseAE(n_components=4, solver=solver, max_iter=5, random_state=0)
+        with pytest.warns(ConvergenceWarning):  # 5 iterations do not converge
+            ae.fit(X)
+    assert not _progress_callbacks  # removed on leaving the context
+    assert events[0] == ("start", {"max_iter": 5})
+    iterations = [info for event, info in events if event == "iteration"]
+    assert [info["n_iter"] for info in iterations] == list(range(1, ae.n_iter_ + 1))
+    assert [info["loss"] for info in iterations] == pytest.approx(ae.loss_curve_)
+    assert events[-1][0] == "end"
+    assert events[-1][1]["n_iter"] == ae.n_iter_
+    assert events[-1][1]["loss"] == pytest.approx(ae.loss_curve_[-1], rel=1e-4)
+    # outside the context, nothing is reported
+    events.clear()
+    with pytest.warns(ConvergenceWarning):
+        ae.fit(X)
+    assert events == []
+
+
+def test_observe_progress_is_no_estimator_parameter():
+    from skl_sparse_ae import SparseAE, StackedSparseAEClassifier
+
+    for estimator in (SparseAE(), StackedSparseAEClassifier()):
+        assert not any("progress" in name for name in estimator.get_params())
+        assert not hasattr(estimator, "observe_progress")

@@ -97,7 +97,14 @@ def test_public_objects_are_collected():
         "skl_sparse_ae.StackedSparseAEClassifier",
         "skl_sparse_ae.TopKSparseAutoencoder",
     ]
-    for method in ["fit", "partial_fit", "transform", "inverse_transform", "score"]:
+    for method in [
+        "fit",
+        "partial_fit",
+        "transform",
+        "inverse_transform",
+        "score",
+        "score_samples",
+    ]:
         assert f"skl_sparse_ae.SparseAutoencoderTransformer.{method}" in METHODS
     for method in [
         "fit",
@@ -120,6 +127,7 @@ def test_public_objects_are_collected():
         "skl_sparse_ae.datasets.write_idx",
         "skl_sparse_ae.plotting.plot_filters",
         "skl_sparse_ae.plotting.plot_loss_curves",
+        "skl_sparse_ae.plotting.plot_reconstructions",
         "skl_sparse_ae.plotting.plot_samples",
         "skl_sparse_ae.plotting.save_figure",
     }

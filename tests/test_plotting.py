@@ -11,11 +11,12 @@ import pytest
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from sklearn.exceptions import NotFittedError  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning, NotFittedError  # noqa: E402
 
 from skl_sparse_ae.plotting import (  # noqa: E402
     plot_filters,
     plot_loss_curves,
+    plot_reconstructions,
     plot_samples,
     save_figure,
 )
@@ -428,8 +429,133 @@ def test_plot_loss_curves_stacked(tmp_path, rng):
 
 
 # ---------------------------------------------------------------------------
+# plot_reconstructions
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def digits01():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X / 16, y
+
+
+def _fit_unconverged(estimator, X, y=None):
+    """Fit with too few iterations to converge, as the warning says."""
+    with pytest.warns(ConvergenceWarning):
+        return estimator.fit(X, y)
+
+
+def _row_tiles(ax, n, image_shape=(8, 8)):
+    """The n tiles of a one-row mosaic, as an array (n, h, w)."""
+    mosaic = np.asarray(ax.get_images()[0].get_array())
+    h, w = image_shape
+    return np.stack([mosaic[:h, i * (w + 1) : i * (w + 1) + w] for i in range(n)])
+
+
+def test_plot_reconstructions_single_autoencoder(tmp_path, digits01):
+    from skl_sparse_ae import SparseAE
+
+    X, _ = digits01
+    ae = _fit_unconverged(SparseAE(n_components=16, max_iter=30, random_state=0), X)
+    fig = plot_reconstructions(ae, X, n_samples=6, title="digits")
+    assert len(fig.axes) == 2
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels[0] == "input"
+    assert labels[1].startswith("reconstruction\nmean error ")
+    # the tiles are the inputs and ae's reconstructions, in order
+    assert np.allclose(_row_tiles(fig.axes[0], 6), X[:6].reshape(6, 8, 8))
+    recon = ae.inverse_transform(ae.transform(X[:6]))
+    assert np.allclose(_row_tiles(fig.axes[1], 6), recon.reshape(6, 8, 8))
+    # the row label's error is the mean (1/2)||x_hat - x||^2 of the shown images
+    error = float(labels[1].split()[-1])
+    assert error == pytest.approx(-ae.score(X[:6]), rel=1e-2)
+    # one colour scale, the inputs' range, for every row
+    for ax in fig.axes:
+        assert ax.get_images()[0].get_clim() == (0.0, 1.0)
+    assert fig._suptitle.get_text() == "digits"
+    save_figure(fig, tmp_path / "reconstructions.png")
+    assert (tmp_path / "reconstructions.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_plot_reconstructions_stack_goes_through_every_depth(digits01):
+    from skl_sparse_ae import StackedSparseAEClassifier
+
+    X, y = digits01
+    clf = _fit_unconverged(
+        StackedSparseAEClassifier(
+            hidden_layer_sizes=(12, 6, 4),
+            pretrain_max_iter=3,
+            fine_tune=False,
+            random_state=0,
+        ),
+        X[:200],
+        y[:200],
+    )
+    fig = plot_reconstructions(clf, X[:5])
+    labels = [ax.get_ylabel().split("\n")[0] for ax in fig.axes]
+    assert labels == ["input", "autoencoder 1", "autoencoders 1-2", "autoencoders 1-3"]
+    ae1, ae2, ae3 = clf.autoencoders_
+    codes = ae3.transform(ae2.transform(ae1.transform(X[:5])))
+    whole = ae1.inverse_transform(ae2.inverse_transform(ae3.inverse_transform(codes)))
+    assert np.allclose(_row_tiles(fig.axes[-1], 5), whole.reshape(5, 8, 8))
+    first = ae1.inverse_transform(ae1.transform(X[:5]))
+    assert np.allclose(_row_tiles(fig.axes[1], 5), first.reshape(5, 8, 8))
+
+
+def test_plot_reconstructions_samples_and_sparse_input(digits01):
+    import scipy.sparse as sp
+
+    from skl_sparse_ae import SparseAE
+
+    X, _ = digits01
+    ae = _fit_unconverged(SparseAE(n_components=8, max_iter=5, random_state=0), X)
+    dense = plot_reconstructions(ae, X, n_samples=4, random_state=0)
+    sparse = plot_reconstructions(ae, sp.csr_matrix(X), n_samples=4, random_state=0)
+    for a, b in zip(dense.axes, sparse.axes):
+        assert np.allclose(_row_tiles(a, 4), _row_tiles(b, 4))
+    picked = np.random.RandomState(0).choice(len(X), 4, replace=False)
+    assert np.allclose(_row_tiles(dense.axes[0], 4), X[picked].reshape(4, 8, 8))
+    # default: the first 10 samples; fewer if X has fewer
+    assert _row_tiles(plot_reconstructions(ae, X).axes[0], 10).shape == (10, 8, 8)
+    fig = plot_reconstructions(ae, X[:3])
+    assert np.asarray(fig.axes[0].get_images()[0].get_array()).shape == (8, 26)
+
+
+def test_plot_reconstructions_errors(digits01):
+    from skl_sparse_ae import SparseAE
+
+    X, _ = digits01
+    with pytest.raises(NotFittedError):
+        plot_reconstructions(SparseAE(), X)
+    ae = _fit_unconverged(SparseAE(n_components=8, max_iter=5, random_state=0), X)
+    with pytest.raises(ValueError, match="n_samples"):
+        plot_reconstructions(ae, X, n_samples=0)
+    with pytest.raises(ValueError, match="image_shape"):
+        plot_reconstructions(ae, X, image_shape=(4, 4))
+    with pytest.raises(ValueError, match="features"):
+        plot_reconstructions(ae, X[:, :16])
+    with pytest.raises(TypeError, match="autoencoder"):
+        plot_reconstructions(np.eye(4), X)
+
+
+# ---------------------------------------------------------------------------
 # optional matplotlib
 # ---------------------------------------------------------------------------
+class FakeIdentity:
+    """A fitted autoencoder that reconstructs its input exactly."""
+
+    coefs_ = []
+
+    def fit(self, X, y=None):  # pragma: no cover - never called
+        return self
+
+    def transform(self, X):
+        return X
+
+    def inverse_transform(self, X):
+        return X
+
+
 def test_missing_matplotlib_raises_helpful_import_error(monkeypatch, rng):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
@@ -438,6 +564,7 @@ def test_missing_matplotlib_raises_helpful_import_error(monkeypatch, rng):
         lambda: plot_filters(W),
         lambda: plot_samples(W.T),
         lambda: plot_loss_curves([1.0, 0.5]),
+        lambda: plot_reconstructions(FakeIdentity(), W.T),
     ):
         with pytest.raises(ImportError, match=r"skl_sparse_ae\[plot\]") as excinfo:
             call()
