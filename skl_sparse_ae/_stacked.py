@@ -655,7 +655,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         )
 
     def predict_proba(self, X):
-        """Class probabilities from the softmax layer.
+        """Compute the class probabilities of the softmax layer.
 
         Parameters
         ----------
