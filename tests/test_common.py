@@ -10,8 +10,9 @@ ESTIMATORS = [SparseAutoencoderTransformer(), StackedSparseAEClassifier()]
 # No expected failures: every check must pass with the default parameters.
 EXPECTED_FAILED_CHECKS = {}
 
-# scikit-learn 1.6 hands pytest a generator of checks, which pytest >= 9
-# refuses: the same parametrisation, with the checks in a list.
+# scikit-learn 1.6 hands pytest a generator of checks, which pytest 9
+# deprecates (PytestRemovedIn10Warning, an error here) and pytest 10 refuses:
+# the same parametrisation, with the checks in a list.
 _CHECKS = parametrize_with_checks(
     ESTIMATORS,
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
