@@ -11,7 +11,8 @@ VENV_MIN ?= .venv-min
 VPY = $(VENV)/bin/python
 PIP_FLAGS = --quiet --disable-pip-version-check
 # what an install depends on: metadata, build script, compiled sources
-INSTALL_INPUTS = pyproject.toml $(wildcard setup.py skl_sparse_ae/*.pyx skl_sparse_ae/*.pxd)
+INSTALL_INPUTS = pyproject.toml $(wildcard setup.py skl_sparse_ae/*.pyx skl_sparse_ae/*.pxd \
+	skl_sparse_ae/*.h)
 
 .PHONY: demo test test-min lint format docs bench clean
 

@@ -53,6 +53,13 @@ def add_common_arguments(parser, *, n_samples=60000):
         help="limit the BLAS threads with threadpoolctl (default: leave as is)",
     )
     parser.add_argument(
+        "--kernel-threads",
+        type=int,
+        default=None,
+        help="limit the compiled kernels' OpenMP threads with threadpoolctl "
+        "(default: leave as is)",
+    )
+    parser.add_argument(
         "--dtype",
         nargs="+",
         choices=["float32", "float64"],
@@ -82,6 +89,13 @@ def limit_blas_threads(threads):
     if threads is None:
         return None
     return threadpoolctl.threadpool_limits(limits=threads, user_api="blas")
+
+
+def limit_kernel_threads(threads):
+    """Limit the kernels' OpenMP threads to ``threads`` (None: leave as is)."""
+    if threads is None:
+        return None
+    return threadpoolctl.threadpool_limits(limits=threads, user_api="openmp")
 
 
 def blas_info():
@@ -119,8 +133,23 @@ def print_header(title, args, extra=()):
             f"{info.get('threading_layer', '?')} threading), "
             f"{info['num_threads']} threads, {Path(info['filepath']).name}"
         )
+    from skl_sparse_ae import _kernels
+
+    openmp = "OpenMP" if _kernels.OPENMP_ENABLED else "no OpenMP (serial build)"
+    print(f"kernels: {openmp}, {_kernels.effective_n_threads()} threads")
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if name in os.environ:
+            print(
+                f"note: {name}={os.environ[name]} forces OpenBLAS's kernel choice; "
+                "headline figures unset it (env -u OPENBLAS_CORETYPE -u "
+                "OPENBLAS_L2_SIZE python ...)"
+            )
     threads = "as is" if args.threads is None else str(args.threads)
-    print(f"--threads {threads}; repeat {args.repeat} (median, after one warm-up)")
+    kthreads = "as is" if args.kernel_threads is None else str(args.kernel_threads)
+    print(
+        f"--threads {threads}; --kernel-threads {kthreads}; repeat {args.repeat} "
+        "(median, after one warm-up)"
+    )
     for line in extra:
         print(line)
     if load is not None and load[0] > 0.5 * (os.cpu_count() or 1):

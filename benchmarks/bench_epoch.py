@@ -55,6 +55,7 @@ from _bench_common import (
     gemm_floor,
     interleaved_times,
     limit_blas_threads,
+    limit_kernel_threads,
     load_images,
     print_header,
     print_table,
@@ -248,6 +249,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     limit_blas_threads(args.threads)
+    limit_kernel_threads(args.kernel_threads)
     X32, source = load_images(args.mnist_dir, args.n_samples)
     n_batches = -(-X32.shape[0] // BATCH_SIZE)
     print_header(

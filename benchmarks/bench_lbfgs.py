@@ -47,6 +47,7 @@ from _bench_common import (
     gemm_floor,
     interleaved_times,
     limit_blas_threads,
+    limit_kernel_threads,
     load_images,
     print_header,
     print_table,
@@ -159,6 +160,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     limit_blas_threads(args.threads)
+    limit_kernel_threads(args.kernel_threads)
     X32, source = load_images(args.mnist_dir, args.n_samples)
     flops = 5 * 2 * X32.shape[0] * X32.shape[1] * N_COMPONENTS
     print_header(

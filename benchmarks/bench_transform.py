@@ -42,6 +42,7 @@ from _bench_common import (
     add_common_arguments,
     interleaved_times,
     limit_blas_threads,
+    limit_kernel_threads,
     load_images,
     megabytes,
     print_header,
@@ -90,6 +91,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     limit_blas_threads(args.threads)
+    limit_kernel_threads(args.kernel_threads)
     X32, source = load_images(args.mnist_dir, args.n_samples)
     print_header(
         "Transform: throughput vs the GEMM X @ W1, and peak memory",

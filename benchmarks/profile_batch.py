@@ -9,8 +9,8 @@ Runs ``--repeat`` epochs (default 1) of batches of 256 shuffled rows through
 the steps of
 ``sparse_autoencoder_loss_grad`` and ``AdamOptimizer.update``, written out
 here one call at a time with a clock around each (the package's own
-functions: ``inplace_sigmoid_of_negated``, ``kl_sparsity``,
-``_sum_layer_products``, ...), then prints the mean milliseconds per batch of
+functions: the fused kernels of ``skl_sparse_ae._kernels``, ``kl_sparsity``,
+...), then prints the mean milliseconds per batch of
 every step and its share. The five matrix products are marked ``GEMM``;
 everything else is what the "x floor" ratios of ``bench_epoch.py`` pay for.
 Before timing, the script checks that its steps give the package's loss and
@@ -32,20 +32,19 @@ from _bench_common import (
     N_COMPONENTS,
     add_common_arguments,
     limit_blas_threads,
+    limit_kernel_threads,
     load_images,
     print_header,
     print_table,
 )
 
+from skl_sparse_ae import _kernels
 from skl_sparse_ae._objective import (
     Workspace,
-    _average_and_decay,
-    _subtract_data,
-    _sum_layer_products,
+    _zeroed_sums,
+    add_weight_decay_gradient,
     clip_activation,
     init_layer,
-    inplace_sigmoid_derivative,
-    inplace_sigmoid_of_negated,
     kl_sparsity,
     layer_shapes,
     pack,
@@ -82,49 +81,43 @@ def batch_steps(theta, X, grad, ws, decoder, clock):
     shapes = layer_shapes((n_features, N_COMPONENTS, n_features))
     W1, b1, W2, b2 = unpack(theta, shapes)
     dW1, db1, dW2, db2 = unpack(grad, shapes)
+    inv_m = 1.0 / m
     clock.tick("unpack")
-    # sigmoid_layer, its product and its elementwise passes timed apart
+    # sigmoid_layer, its product and its fused pass timed apart
     A2 = np.matmul(X, W1, out=ws.get("hidden", (m, N_COMPONENTS), dtype))
     clock.tick("GEMM X @ W1")
-    inplace_sigmoid_of_negated(np.subtract(-b1, A2, out=A2))
-    clock.tick("hidden intercept and sigmoid")
-    rho_hat = np.matmul(ws.ones(m, dtype), A2)
-    rho_hat *= dtype.type(1.0 / m)
+    hidden_sums = _zeroed_sums(ws, "hidden_sums", N_COMPONENTS)
+    _kernels.sigmoid_bias(A2, b1, hidden_sums)
+    clock.tick("kernel: hidden intercept, sigmoid, column sums")
+    rho_hat = (hidden_sums * inv_m).astype(dtype)
     kl_value, kl_grad = kl_sparsity(clip_activation(rho_hat), HYPER["sparsity_target"])
     loss = HYPER["sparsity_weight"] * kl_value
-    kl_grad *= dtype.type(HYPER["sparsity_weight"])
+    kl_term = kl_grad * dtype.type(HYPER["sparsity_weight"] * inv_m)
     clock.tick("rho_hat and KL")
-    H = np.matmul(A2, W2, out=ws.get("output", (m, n_features), dtype))
+    delta3 = np.matmul(A2, W2, out=ws.get("output", (m, n_features), dtype))
     clock.tick("GEMM A2 @ W2")
-    if decoder == "sigmoid":
-        inplace_sigmoid_of_negated(np.subtract(-b2, H, out=H))
-    else:
-        H += b2
-    clock.tick("output intercept and activation")
-    if decoder == "sigmoid":
-        fprime = ws.get("output_tmp", H.shape, dtype)
-        np.subtract(1, H, out=fprime)
-        fprime *= H
-    delta3 = _subtract_data(H, X)
-    data_term = float(np.vdot(delta3, delta3))
-    if decoder == "sigmoid":
-        delta3 *= fprime
-    clock.tick("output delta and loss")
-    _sum_layer_products(A2, delta3, dW2, db2, ws)
-    clock.tick("GEMM A2.T @ delta3 (+ column sums)")
-    delta2 = ws.get("hidden_delta", (m, N_COMPONENTS), dtype)
-    np.matmul(delta3, W2.T, out=delta2)
+    output_sums = _zeroed_sums(ws, "output_sums", n_features)
+    squared_error = _kernels.output_delta(
+        delta3, b2, X, decoder == "sigmoid", inv_m, output_sums
+    )
+    clock.tick("kernel: output activation, residual, loss, delta3, column sums")
+    np.matmul(A2.T, delta3, out=dW2)
+    clock.tick("GEMM A2.T @ delta3")
+    delta2 = np.matmul(
+        delta3, W2.T, out=ws.get("hidden_delta", (m, N_COMPONENTS), dtype)
+    )
     clock.tick("GEMM delta3 @ W2.T")
-    delta2 += kl_grad
-    inplace_sigmoid_derivative(A2, delta2, ws.get("hidden_tmp", delta2.shape, dtype))
-    clock.tick("hidden delta")
-    _sum_layer_products(X, delta2, dW1, db1, ws)
-    clock.tick("GEMM X.T @ delta2 (+ column sums)")
-    loss += 0.5 * data_term / m
-    _average_and_decay(dW2, db2, W2, HYPER["alpha"], m, ws)
-    _average_and_decay(dW1, db1, W1, HYPER["alpha"], m, ws)
-    loss += weight_decay([W1, W2], HYPER["alpha"])
-    clock.tick("average, weight decay")
+    hidden_delta_sums = _zeroed_sums(ws, "hidden_delta_sums", N_COMPONENTS)
+    _kernels.hidden_delta(delta2, A2, kl_term, hidden_delta_sums)
+    clock.tick("kernel: hidden delta, column sums")
+    np.matmul(X.T, delta2, out=dW1)
+    clock.tick("GEMM X.T @ delta2")
+    db2[...] = output_sums
+    db1[...] = hidden_delta_sums
+    add_weight_decay_gradient(dW2, W2, HYPER["alpha"])
+    add_weight_decay_gradient(dW1, W1, HYPER["alpha"])
+    loss += 0.5 * squared_error / m + weight_decay([W1, W2], HYPER["alpha"])
+    clock.tick("kernel: weight decay; intercept gradients")
     return loss
 
 
@@ -138,6 +131,7 @@ def main(argv=None):
     parser.add_argument("--decoder", choices=["sigmoid", "linear"], default="sigmoid")
     args = parser.parse_args(argv)
     limit_blas_threads(args.threads)
+    limit_kernel_threads(args.kernel_threads)
     X, source = load_images(args.mnist_dir, args.n_samples)
     if X.shape[0] < BATCH_SIZE:
         parser.error(f"--n-samples must be at least one batch ({BATCH_SIZE} rows)")
@@ -175,11 +169,11 @@ def main(argv=None):
             for k in range(per_epoch):
                 rows = order[k * BATCH_SIZE : (k + 1) * BATCH_SIZE]
                 clock.last = time.perf_counter()
-                batch = np.take(Xd, rows, axis=0, out=buffer)
-                clock.tick("gather the shuffled rows")
+                _kernels.take_rows(Xd, rows, buffer)
+                clock.tick("kernel: gather the shuffled rows")
                 batch_steps(theta, batch, grad, ws, args.decoder, clock)
                 optimizer.update(theta, grad)
-                clock.tick("Adam update")
+                clock.tick("kernel: Adam update")
 
         total = sum(clock.totals.values())
         gemm = sum(v for k, v in clock.totals.items() if k.startswith("GEMM"))

@@ -10,13 +10,17 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import SOLVER_PARAMETER_CONSTRAINTS, run_solver, unchanged_on_failure
+from ._base import (
+    SOLVER_PARAMETER_CONSTRAINTS,
+    check_sample_weight,
+    split_validation,
+    unchanged_on_failure,
+)
 from ._objective import (
     decode,
     encode,
@@ -28,6 +32,7 @@ from ._objective import (
     sparse_autoencoder_loss_grad,
     unpack,
 )
+from ._solvers import run_solver
 
 __all__ = ["SparseAE", "SparseAutoencoderTransformer"]
 
@@ -182,7 +187,7 @@ class SparseAutoencoderTransformer(
         Iterations (lbfgs) or epochs (adam, sgd) run.
     mean_activation_ : ndarray of shape (n_components,)
         rho_hat of eq. (1): each hidden unit's mean activation on the
-        training data.
+        training data (the weighted mean with ``sample_weight``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features,)
@@ -281,7 +286,7 @@ class SparseAutoencoderTransformer(
     # -- fitting --------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the autoencoder to X.
 
         Parameters
@@ -291,6 +296,12 @@ class SparseAutoencoderTransformer(
             the values must lie in [0, 1].
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples: every mean over the samples
+            in the objective (the reconstruction term of eq. 5 and rho_hat of
+            eq. 1) becomes the weighted mean; weight decay is not weighted.
+            With lbfgs, integer weights give the fit of the data with each
+            sample repeated that many times. None weighs every sample 1.
 
         Returns
         -------
@@ -298,11 +309,11 @@ class SparseAutoencoderTransformer(
             The fitted transformer.
         """
         with unchanged_on_failure(self):
-            return self._fit(X, incremental=False)
+            return self._fit(X, incremental=False, sample_weight=sample_weight)
 
     @available_if(_solver_is_minibatch)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Run one epoch of adam or sgd over X, continuing from the current state.
 
         Parameters
@@ -311,6 +322,9 @@ class SparseAutoencoderTransformer(
             One chunk of training data.
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples (see :meth:`fit`); the means
+            are taken over each minibatch.
 
         Returns
         -------
@@ -318,9 +332,9 @@ class SparseAutoencoderTransformer(
             The updated transformer.
         """
         with unchanged_on_failure(self):
-            return self._fit(X, incremental=True)
+            return self._fit(X, incremental=True, sample_weight=sample_weight)
 
-    def _fit(self, X, incremental):
+    def _fit(self, X, incremental, sample_weight=None):
         continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
         X = validate_data(
             self,
@@ -330,14 +344,18 @@ class SparseAutoencoderTransformer(
             reset=not continuing,
         )
         n_features = X.shape[1]
+        sample_weight = check_sample_weight(sample_weight, X)
         # a model being continued keeps the decoder it was fitted with
         decoder = _check_decoder(self.decoder_ if continuing else self.decoder, X)
         state = getattr(self, "_solver_state", None) if continuing else None
         rng = check_random_state(self.random_state)
-        X_train, X_val = X, None
+        X_train, X_val, sw_train, sw_val = X, None, sample_weight, None
         if self.early_stopping and self.solver != "lbfgs" and not incremental:
-            X_train, X_val = train_test_split(
-                X, test_size=self.validation_fraction, random_state=rng
+            (X_train, X_val), (sw_train, sw_val) = split_validation(
+                X,
+                sample_weight,
+                validation_fraction=self.validation_fraction,
+                random_state=rng,
             )
         if continuing:
             theta = pack(
@@ -354,7 +372,7 @@ class SparseAutoencoderTransformer(
             W2, b2 = init_layer(self.n_components, n_features, X.dtype, rng)
             theta = pack([W1, b1, W2, b2])
 
-        def objective(theta, X, grad=None, workspace=None):
+        def objective(theta, X, sample_weight=None, grad=None, workspace=None):
             return sparse_autoencoder_loss_grad(
                 theta,
                 X,
@@ -363,6 +381,7 @@ class SparseAutoencoderTransformer(
                 sparsity_target=self.sparsity_target,
                 sparsity_weight=self.sparsity_weight,
                 decoder=decoder,
+                sample_weight=sample_weight,
                 grad=grad,
                 workspace=workspace,
             )
@@ -372,13 +391,15 @@ class SparseAutoencoderTransformer(
 
             def validation_score(theta):
                 W1, b1, W2, b2 = unpack(theta, self._shapes(n_features))
-                return -reconstruction_error(X_val, [W1, W2], [b1, b2], decoder)
+                return -reconstruction_error(
+                    X_val, [W1, W2], [b1, b2], decoder, sample_weight=sw_val
+                )
 
         result = run_solver(
             self,
             objective,
             theta,
-            (X_train,),
+            (X_train,) if sw_train is None else (X_train, sw_train),
             random_state=rng,
             previous_state=state,
             validation_score=validation_score,
@@ -404,7 +425,7 @@ class SparseAutoencoderTransformer(
             minibatch.best_validation_score if validation_score is not None else None
         )
         self._solver_state = minibatch
-        self.mean_activation_ = mean_activation(X, W1, b1)
+        self.mean_activation_ = mean_activation(X, W1, b1, sample_weight=sample_weight)
         return self
 
     def _shapes(self, n_features):

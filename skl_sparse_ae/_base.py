@@ -1,14 +1,14 @@
-"""What both estimators share: solver parameters, their constraints, and the
-call that hands an objective to the chosen solver."""
+"""What the estimators share as parameters: the solver parameters' constraints,
+the validation of sample weights and the validation split, and undoing a
+failed fit."""
 
 import contextlib
-import copy
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
-
-from ._solvers import AdamOptimizer, MinibatchSolver, SGDOptimizer, minimize_lbfgs
+from sklearn.utils.validation import _check_sample_weight
 
 # Constraints of the solver parameters, named as in MLPClassifier.
 SOLVER_PARAMETER_CONSTRAINTS = {
@@ -32,8 +32,6 @@ SOLVER_PARAMETER_CONSTRAINTS = {
     "warm_start": ["boolean"],
 }
 
-DEFAULT_BATCH_SIZE = 256
-
 
 @contextlib.contextmanager
 def unchanged_on_failure(estimator):
@@ -52,129 +50,43 @@ def unchanged_on_failure(estimator):
         raise
 
 
-class SolverResult:
-    """What a solver run hands back to an estimator."""
+def check_sample_weight(sample_weight, X):
+    """Validated sample weights in X's dtype, or None for no weights.
 
-    def __init__(self, theta, loss, n_iter, loss_curve, state=None):
-        self.theta = theta
-        self.loss = loss
-        self.n_iter = n_iter
-        self.loss_curve = loss_curve
-        self.state = state
-
-
-def _make_optimizer(estimator, theta):
-    if estimator.solver == "adam":
-        return AdamOptimizer(
-            theta,
-            learning_rate_init=estimator.learning_rate_init,
-            beta_1=estimator.beta_1,
-            beta_2=estimator.beta_2,
-            epsilon=estimator.epsilon,
-        )
-    return SGDOptimizer(
-        theta,
-        learning_rate_init=estimator.learning_rate_init,
-        momentum=estimator.momentum,
-        nesterovs_momentum=estimator.nesterovs_momentum,
+    scikit-learn's own checks and messages (length, dimension, negative
+    values), plus a refusal of weights that sum to zero: such data carry no
+    information to fit.
+    """
+    if sample_weight is None:
+        return None
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
     )
+    if not np.sum(sample_weight, dtype=np.float64) > 0:
+        raise ValueError(
+            "sample_weight sums to zero: at least one sample needs a positive weight."
+        )
+    return sample_weight
 
 
-def _sync_optimizer(optimizer, estimator):
-    """Carry parameters changed with ``set_params`` into a kept optimiser."""
-    if isinstance(optimizer, AdamOptimizer):
-        optimizer.learning_rate_init = estimator.learning_rate_init
-        optimizer.beta_1, optimizer.beta_2 = estimator.beta_1, estimator.beta_2
-        optimizer.epsilon = estimator.epsilon
-    else:
-        optimizer.learning_rate = estimator.learning_rate_init
-        optimizer.momentum = estimator.momentum
-        optimizer.nesterovs_momentum = estimator.nesterovs_momentum
+def split_validation(*arrays, validation_fraction, random_state, stratify=None):
+    """Train and validation parts of each array, as ``train_test_split``.
 
-
-def batch_size_for(estimator, n_samples):
-    if estimator.batch_size == "auto":
-        return min(DEFAULT_BATCH_SIZE, n_samples)
-    return min(estimator.batch_size, n_samples)
-
-
-def run_solver(
-    estimator,
-    fun,
-    theta,
-    data,
-    *,
-    random_state,
-    previous_state=None,
-    validation_score=None,
-    incremental=False,
-):
-    """Minimise ``fun`` over ``data`` with the estimator's solver parameters.
-
-    Parameters
-    ----------
-    estimator : estimator
-        Supplies ``solver``, ``max_iter``, ``tol``, ... (read only).
-    fun : callable
-        ``fun(theta, *data, grad=None, workspace=None) -> (loss, grad)``.
-    theta : ndarray of shape (n_params,)
-        Starting point; not modified.
-    data : tuple of arrays
-        The rows the objective is averaged over.
-    random_state : numpy.random.RandomState
-        Shuffles of the minibatch solvers.
-    previous_state : MinibatchSolver, default=None
-        State to continue from (``warm_start`` and ``partial_fit``); copied,
-        so a failed run leaves it untouched.
-    validation_score : callable, default=None
-        ``validation_score(theta) -> float`` for early stopping.
-    incremental : bool, default=False
-        One epoch of ``partial_fit``.
+    An array given as None (no sample weights) stays None in both parts, and
+    the split of the others is the one they would have without it.
 
     Returns
     -------
-    SolverResult
+    parts : list of tuple
+        ``(train, validation)`` for each array, in order.
     """
-    theta = theta.copy()
-    if estimator.solver == "lbfgs":
-        theta, loss, n_iter, curve = minimize_lbfgs(
-            lambda t, **buffers: fun(t, *data, **buffers),
-            theta,
-            max_iter=estimator.max_iter,
-            max_fun=estimator.max_fun,
-            tol=estimator.tol,
-            verbose=estimator.verbose,
+    present = [a for a in arrays if a is not None]
+    split = iter(
+        train_test_split(
+            *present,
+            test_size=validation_fraction,
+            random_state=random_state,
+            stratify=stratify,
         )
-        return SolverResult(theta, loss, n_iter, curve)
-
-    settings = dict(
-        batch_size=batch_size_for(estimator, data[0].shape[0]),
-        shuffle=estimator.shuffle,
-        tol=estimator.tol,
-        n_iter_no_change=estimator.n_iter_no_change,
-        verbose=estimator.verbose,
     )
-    state = copy.deepcopy(previous_state)
-    kind = AdamOptimizer if estimator.solver == "adam" else SGDOptimizer
-    if state is None or not isinstance(state.optimizer, kind):
-        state = MinibatchSolver(
-            _make_optimizer(estimator, theta), random_state=random_state, **settings
-        )
-    else:  # continuing: parameters changed with set_params take effect
-        _sync_optimizer(state.optimizer, estimator)
-        vars(state).update(settings)
-    state.run(
-        fun,
-        theta,
-        data,
-        max_iter=1 if incremental else estimator.max_iter,
-        validation_score=validation_score,
-        incremental=incremental,
-    )
-    return SolverResult(
-        theta,
-        float(state.loss_curve[-1]) if state.loss_curve else np.nan,
-        len(state.loss_curve),
-        list(state.loss_curve),
-        state,
-    )
+    return [(None, None) if a is None else (next(split), next(split)) for a in arrays]

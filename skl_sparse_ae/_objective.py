@@ -12,16 +12,22 @@ Samples are rows: ``X`` is ``(m, n_features)``, a layer's weights ``W`` are
 ``(n_in, n_out)`` and its output is ``X @ W + b``; the seed's column
 convention ``W x + b`` is the transpose of the same thing.
 
-Heavy work is one matrix product per layer and direction; elementwise work is
-done in place on buffers that the caller may keep between calls
-(:class:`Workspace`), so a minibatch loop allocates no array of a batch's
-size (only vectors of a layer's width).
+Heavy work is one matrix product per layer and direction (BLAS, through
+numpy). The elementwise work between the products is one fused pass per step
+in the compiled kernels (:mod:`skl_sparse_ae._kernels`: bias and sigmoid with
+the column sums of eq. (1); the output layer's residual, squared error and
+delta of eq. (6); the hidden delta of eq. (7)), in place on buffers that the
+caller may keep between calls (:class:`Workspace`), so a minibatch loop
+allocates no array of a batch's size. Each delta is scaled by ``1/m`` where it
+is made, so the products give averaged gradients directly.
 """
 
 import math
 
 import numpy as np
 import scipy.sparse as sp
+
+from . import _kernels
 
 # ---------------------------------------------------------------------------
 # Parameter vector layout
@@ -107,47 +113,13 @@ class Workspace:
             self._buffers[name] = buf
         return buf[: shape[0]]
 
-    def ones(self, n, dtype):
-        """A vector of ``n`` ones (callers must not write into it)."""
-        key = ("ones", n, np.dtype(dtype))
-        buf = self._buffers.get(key)
-        if buf is None:
-            buf = self._buffers[key] = np.ones(n, dtype=dtype)
-        return buf
-
     def __getstate__(self):
         # scratch space is not part of a model: do not pickle it
         return {"_buffers": {}}
 
 
 # ---------------------------------------------------------------------------
-# Activations (in place, as in scikit-learn's neural_network._base)
-
-
-def inplace_sigmoid_of_negated(neg_z):
-    """Replace ``-z`` (given) by ``sigmoid(z) = 1 / (1 + exp(-z))`` in place.
-
-    Three ufunc passes with no temporary; ``exp`` overflowing to ``inf`` for
-    very negative ``z`` gives exactly 0, so the overflow warning is silenced.
-    Taking ``-z`` lets the caller fold the sign into a pass it makes anyway
-    (see :func:`sigmoid_layer`).
-    """
-    with np.errstate(over="ignore"):
-        np.exp(neg_z, out=neg_z)
-    neg_z += 1
-    # divide(1, x): same result as reciprocal(x), about twice as fast here
-    return np.divide(1, neg_z, out=neg_z)
-
-
-def inplace_sigmoid_derivative(a, delta, tmp):
-    """``delta *= a * (1 - a)``, the sigmoid's derivative from its output ``a``.
-
-    ``tmp`` is a buffer of ``a``'s shape.
-    """
-    np.subtract(1, a, out=tmp)
-    tmp *= a
-    delta *= tmp
-    return delta
+# Activations and layers (the elementwise work runs in the compiled kernels)
 
 
 def inplace_softmax(z):
@@ -167,6 +139,15 @@ def _matmul_into(X, coef, out):
     return out
 
 
+def _matmul_transposed_left(A, B, out):
+    """``out = A.T @ B`` for ``A`` dense or sparse, without copying ``A``."""
+    if sp.issparse(A):
+        out[...] = A.T @ B
+    else:
+        np.matmul(A.T, B, out=out)
+    return out
+
+
 def dense_layer(X, coef, intercept, out):
     """``out = X @ coef + intercept`` (``X`` dense or sparse); return ``out``."""
     _matmul_into(X, coef, out)
@@ -174,22 +155,31 @@ def dense_layer(X, coef, intercept, out):
     return out
 
 
-def sigmoid_layer(X, coef, intercept, out):
+def sigmoid_layer(X, coef, intercept, out, col_sums=None, row_weights=None):
     """``out = sigmoid(X @ coef + intercept)``; return ``out``.
 
-    The intercept is added and the sign flipped in one pass (``-b - X W``),
-    then :func:`inplace_sigmoid_of_negated`: four passes after the product.
+    One matrix product, then one fused pass (:func:`_kernels.sigmoid_bias`)
+    that adds the intercept, takes the sigmoid and, when ``col_sums`` (a
+    float64 vector) is given, adds each column's sum to it (weighted by
+    ``row_weights`` when given): rho_hat of eq. (1) at no extra pass.
     """
     _matmul_into(X, coef, out)
-    np.subtract(-intercept, out, out=out)
-    return inplace_sigmoid_of_negated(out)
+    _kernels.sigmoid_bias(out, intercept, col_sums, row_weights)
+    return out
 
 
-def encode(X, coef, intercept, out=None):
-    """Hidden activations ``a(2) = sigmoid(X @ W1 + b1)``, eq. of section 1."""
+def encode(X, coef, intercept, out=None, chunk_size=2048):
+    """Hidden activations ``a(2) = sigmoid(X @ W1 + b1)``, eq. of section 1.
+
+    Computed ``chunk_size`` rows at a time, so that each block's sigmoid runs
+    while the block its product just wrote is still in cache.
+    """
     if out is None:
         out = np.empty((X.shape[0], coef.shape[1]), dtype=coef.dtype)
-    return sigmoid_layer(X, coef, intercept, out)
+    for start in range(0, X.shape[0], chunk_size):
+        rows = slice(start, start + chunk_size)
+        sigmoid_layer(X[rows], coef, intercept, out[rows])
+    return out
 
 
 def decode(hidden, coef, intercept, decoder, out=None):
@@ -201,59 +191,91 @@ def decode(hidden, coef, intercept, decoder, out=None):
     return dense_layer(hidden, coef, intercept, out)
 
 
-def _matmul_transposed_left(A, B, out):
-    """``out = A.T @ B`` for ``A`` dense or sparse, without copying ``A``."""
-    if sp.issparse(A):
-        out[...] = A.T @ B
-    else:
-        np.matmul(A.T, B, out=out)
-    return out
-
-
-def _subtract_data(out, X):
-    """``out -= X`` for ``X`` dense or sparse (only its stored entries)."""
+def _dense_rows(X, workspace, name="dense_rows"):
+    """The rows of X as a C-contiguous dense array (a workspace buffer if sparse)."""
     if sp.issparse(X):
-        X = X.tocsr()
-        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        np.subtract.at(out, (rows, X.indices), X.data.astype(out.dtype, copy=False))
-    else:
-        np.subtract(out, X, out=out)
+        out = workspace.get(name, X.shape, X.dtype)
+        return X.toarray(out=out)
+    return np.ascontiguousarray(X)
+
+
+def _zeroed_sums(workspace, name, n):
+    """A float64 vector of ``n`` zeros from the workspace, for column sums."""
+    sums = workspace.get(name, (n,), np.float64)
+    sums[:] = 0
+    return sums
+
+
+def _store_sums(out, sums):
+    """``out[...] = sums`` (float64 column sums into the model's dtype).
+
+    A sum beyond float32's range becomes inf without a warning, as the
+    product it replaces would; the solver then stops on the loss.
+    """
+    with np.errstate(over="ignore"):
+        out[...] = sums
     return out
 
 
-def reconstruction_error(X, coefs, intercepts, decoder, chunk_size=4096):
+def _weights_and_total(sample_weight, m, dtype):
+    """Row weights in the model's dtype (None stays None) and their sum."""
+    if sample_weight is None:
+        return None, float(m)
+    weights = np.ascontiguousarray(sample_weight, dtype=dtype)
+    return weights, float(np.sum(weights, dtype=np.float64))
+
+
+def reconstruction_error(
+    X, coefs, intercepts, decoder, chunk_size=4096, sample_weight=None
+):
     """Mean of ``(1/2) ||h(x) - x||^2`` over the rows of X: eq. (5)'s data term.
 
-    Computed over chunks of rows so memory stays bounded.
+    The weighted mean with ``sample_weight``. Computed over chunks of rows so
+    memory stays bounded; the squares are summed in float64 (float32 data of
+    large magnitude must not overflow).
     """
+    ws = Workspace()
+    weights, total_weight = _weights_and_total(sample_weight, X.shape[0], X.dtype)
     total = 0.0
     for start in range(0, X.shape[0], chunk_size):
         chunk = X[start : start + chunk_size]
+        n_rows = chunk.shape[0]
         hidden = encode(chunk, coefs[0], intercepts[0])
-        diff = _subtract_data(decode(hidden, coefs[1], intercepts[1], decoder), chunk)
-        # squares summed in float64: float32 data of large magnitude must not
-        # overflow to inf here
-        diff = diff.astype(np.float64, copy=False)
-        total += 0.5 * float(np.vdot(diff, diff))
-    return total / X.shape[0]
+        out = _matmul_into(
+            hidden,
+            coefs[1],
+            ws.get("output", (n_rows, coefs[1].shape[1]), hidden.dtype),
+        )
+        total += 0.5 * _kernels.output_delta(
+            out,
+            intercepts[1],
+            _dense_rows(chunk, ws),
+            decoder == "sigmoid",
+            0.0,
+            _zeroed_sums(ws, "sums", out.shape[1]),
+            None if weights is None else weights[start : start + chunk_size],
+        )
+    return total / total_weight
 
 
-def mean_activation(X, coef, intercept, chunk_size=4096):
+def mean_activation(X, coef, intercept, chunk_size=4096, sample_weight=None):
     """rho_hat of eq. (1): the mean of ``sigmoid(X @ coef + intercept)`` over rows.
 
-    Computed over chunks of rows (a column sum per chunk, accumulated in
-    float64), so memory stays bounded by one chunk's activations.
+    The weighted mean with ``sample_weight``. Computed over chunks of rows,
+    the column sums accumulated in float64 by the sigmoid pass itself, so
+    memory stays bounded by one chunk's activations.
     """
+    weights, total_weight = _weights_and_total(sample_weight, X.shape[0], coef.dtype)
     total = np.zeros(coef.shape[1], dtype=np.float64)
     rows = min(chunk_size, X.shape[0])
     buffer = np.empty((rows, coef.shape[1]), dtype=coef.dtype)
-    ones = np.ones(rows, dtype=coef.dtype)
     for start in range(0, X.shape[0], chunk_size):
         chunk = X[start : start + chunk_size]
-        n = chunk.shape[0]
-        hidden = encode(chunk, coef, intercept, out=buffer[:n])
-        total += np.matmul(ones[:n], hidden)
-    return (total / X.shape[0]).astype(coef.dtype)
+        row_weights = None if weights is None else weights[start : start + chunk_size]
+        sigmoid_layer(
+            chunk, coef, intercept, buffer[: chunk.shape[0]], total, row_weights
+        )
+    return (total / total_weight).astype(coef.dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -278,47 +300,10 @@ def weight_decay(coefs, alpha):
     return total
 
 
-def layer_gradient(inputs, delta, coef, alpha, coef_grad, intercept_grad, workspace):
-    """Gradient of one layer from its inputs and its delta, averaged over rows.
-
-    ``coef_grad = inputs.T @ delta / m + alpha * coef`` (eqs. 8-9: the data
-    term averaged, the ``lambda W`` of weight decay not) and
-    ``intercept_grad = sum of delta's rows / m``, both written in place.
-    """
-    _sum_layer_products(inputs, delta, coef_grad, intercept_grad, workspace)
-    _average_and_decay(
-        coef_grad, intercept_grad, coef, alpha, delta.shape[0], workspace
-    )
-
-
-def _sum_layer_products(inputs, delta, coef_grad, intercept_grad, workspace, add=False):
-    """``inputs.T @ delta`` and the column sums of ``delta``, into or added to."""
-    if add:
-        coef_part = workspace.get(
-            f"part{coef_grad.shape}", coef_grad.shape, delta.dtype
-        )
-        intercept_part = workspace.get(
-            f"part{intercept_grad.shape}", intercept_grad.shape, delta.dtype
-        )
-    else:
-        coef_part, intercept_part = coef_grad, intercept_grad
-    _matmul_transposed_left(inputs, delta, coef_part)
-    # a column sum as a matrix-vector product: one BLAS call, no temporary
-    np.matmul(workspace.ones(delta.shape[0], delta.dtype), delta, out=intercept_part)
-    if add:
-        coef_grad += coef_part
-        intercept_grad += intercept_part
-
-
-def _average_and_decay(coef_grad, intercept_grad, coef, alpha, m, workspace):
-    """Divide summed products by ``m``; add ``alpha * coef`` to the weights'."""
-    inv_m = coef.dtype.type(1.0 / m)
-    coef_grad *= inv_m
-    intercept_grad *= inv_m
+def add_weight_decay_gradient(coef_grad, coef, alpha):
+    """``coef_grad += alpha * coef`` in place: the ``lambda W`` of eqs. (8)-(9)."""
     if alpha != 0:
-        decay = workspace.get(f"decay{coef.shape}", coef.shape, coef.dtype)
-        np.multiply(coef, coef.dtype.type(alpha), out=decay)
-        coef_grad += decay
+        _kernels.axpy(coef_grad.reshape(-1), coef.reshape(-1), float(alpha))
 
 
 def clip_activation(rho_hat):
@@ -367,11 +352,17 @@ def sparse_autoencoder_loss_grad(
     sparsity_target,
     sparsity_weight,
     decoder,
+    sample_weight=None,
     grad=None,
     workspace=None,
     row_block=2048,
 ):
     """Objective J of eq. (5) and its gradient, eqs. (6)-(9), averaged over X.
+
+    With ``sample_weight``, every mean over the rows is the weighted mean:
+    the reconstruction term of eq. (5), rho_hat of eq. (1) and so the KL
+    term; weight decay is not weighted. Integer weights give the objective of
+    the data with each row repeated that many times.
 
     Parameters
     ----------
@@ -390,6 +381,8 @@ def sparse_autoencoder_loss_grad(
         beta; 0 switches the sparsity penalty off.
     decoder : {"sigmoid", "linear"}
         Output activation.
+    sample_weight : ndarray of shape (m,), default=None
+        Non-negative weights of the rows; None weighs every row 1.
     grad : ndarray of shape (n_params,), default=None
         Where to write the gradient; a new array when None.
     workspace : Workspace, default=None
@@ -409,74 +402,83 @@ def sparse_autoencoder_loss_grad(
     m, n_features = X.shape
     dtype = theta.dtype
     ws = workspace if workspace is not None else Workspace()
-    W1, b1, W2, b2 = unpack(theta, layer_shapes((n_features, n_components, n_features)))
+    shapes = layer_shapes((n_features, n_components, n_features))
+    W1, b1, W2, b2 = unpack(theta, shapes)
     if grad is None:
         grad = np.empty_like(theta)
-    dW1, db1, dW2, db2 = unpack(
-        grad, layer_shapes((n_features, n_components, n_features))
-    )
+    dW1, db1, dW2, db2 = unpack(grad, shapes)
+    # Every delta is scaled by 1/m (1 / the total weight) where it is made, so
+    # the products below give the averaged gradients of eqs. (8)-(9) directly.
+    weights, total_weight = _weights_and_total(sample_weight, m, dtype)
+    inv_m = 1.0 / total_weight if total_weight > 0 else 0.0
 
     # forward pass to the hidden layer: rho_hat needs every row's a(2)
-    A2 = encode(X, W1, b1, out=ws.get("hidden", (m, n_components), dtype))
+    A2 = ws.get("hidden", (m, n_components), dtype)
+    hidden_sums = _zeroed_sums(ws, "hidden_sums", n_components)
+    with_kl = sparsity_weight > 0 and total_weight > 0
+    sigmoid_layer(X, W1, b1, A2, hidden_sums if with_kl else None, weights)
     loss = 0.0
-    kl_grad = None
-    if sparsity_weight > 0:  # eq. (1) (a column sum times 1/m), eq. (3)
-        rho_hat = np.matmul(ws.ones(m, dtype), A2)
-        rho_hat *= dtype.type(1.0 / m)
+    kl_term = None
+    if with_kl:  # eq. (1), eq. (3)
+        rho_hat = (hidden_sums * inv_m).astype(dtype)
         kl_value, kl_grad = kl_sparsity(clip_activation(rho_hat), sparsity_target)
         loss += sparsity_weight * kl_value
-        kl_grad *= dtype.type(sparsity_weight)
+        # the sparsity term of eq. (7), scaled like the deltas
+        kl_term = kl_grad * dtype.type(sparsity_weight * inv_m)
 
     # Backward, a block of rows at a time: a full batch never holds an
-    # (m, n_features) array, and each block's elementwise passes stay in cache.
-    data_term = 0.0
+    # (m, n_features) array, and each block's passes stay in cache.
+    output_sums = _zeroed_sums(ws, "output_sums", n_features)
+    hidden_delta_sums = _zeroed_sums(ws, "hidden_delta_sums", n_components)
+    squared_error = 0.0
     for start in range(0, m, row_block):
         rows = slice(start, min(start + row_block, m))
         X_rows, A2_rows = X[rows], A2[rows]
+        w_rows = None if weights is None else weights[rows]
         n_rows = X_rows.shape[0]
-        H = decode(
-            A2_rows, W2, b2, decoder, out=ws.get("output", (n_rows, n_features), dtype)
+        # eq. (6) in one pass: h = f(z3), the data term of eq. (5),
+        # delta3 = (h - x) .* f'(z3) / m and its column sums (for db2)
+        delta3 = np.matmul(
+            A2_rows, W2, out=ws.get("output", (n_rows, n_features), dtype)
         )
-        # eq. (6): delta3 = (h - x) .* f'(z3); the data term of eq. (5)
-        if decoder == "sigmoid":
-            fprime = ws.get("output_tmp", H.shape, dtype)
-            np.subtract(1, H, out=fprime)
-            fprime *= H
-        delta3 = _subtract_data(H, X_rows)
-        data_term += float(np.vdot(delta3, delta3))
-        if decoder == "sigmoid":
-            delta3 *= fprime
+        squared_error += _kernels.output_delta(
+            delta3,
+            b2,
+            _dense_rows(X_rows, ws),
+            decoder == "sigmoid",
+            inv_m,
+            output_sums,
+            w_rows,
+        )
         # eq. (8), summed over the blocks
-        _sum_layer_products(A2_rows, delta3, dW2, db2, ws, add=start > 0)
-        # eq. (7): delta2, with the sparsity term when beta > 0
-        delta2 = ws.get("hidden_delta", (n_rows, n_components), dtype)
-        np.matmul(delta3, W2.T, out=delta2)
-        if kl_grad is not None:
-            delta2 += kl_grad
-        inplace_sigmoid_derivative(
-            A2_rows, delta2, ws.get("hidden_tmp", delta2.shape, dtype)
+        _add_products(A2_rows, delta3, dW2, start > 0, ws)
+        # eq. (7): delta2 = (W2 delta3 + beta KL') .* f'(z2) / m, with its
+        # column sums (for db1)
+        delta2 = np.matmul(
+            delta3, W2.T, out=ws.get("hidden_delta", (n_rows, n_components), dtype)
         )
+        _kernels.hidden_delta(delta2, A2_rows, kl_term, hidden_delta_sums, w_rows)
         # eq. (9), summed over the blocks
-        _sum_layer_products(X_rows, delta2, dW1, db1, ws, add=start > 0)
-    loss += 0.5 * data_term / m
-    _average_and_decay(dW2, db2, W2, alpha, m, ws)
-    _average_and_decay(dW1, db1, W1, alpha, m, ws)
-
-    loss += weight_decay([W1, W2], alpha)
+        _add_products(X_rows, delta2, dW1, start > 0, ws)
+    _store_sums(db2, output_sums)
+    _store_sums(db1, hidden_delta_sums)
+    add_weight_decay_gradient(dW2, W2, alpha)
+    add_weight_decay_gradient(dW1, W1, alpha)
+    loss += 0.5 * squared_error * inv_m + weight_decay([W1, W2], alpha)
     return loss, grad
+
+
+def _add_products(inputs, delta, coef_grad, add, workspace):
+    """``coef_grad = inputs.T @ delta``, or ``+=`` it when ``add``."""
+    if not add:
+        _matmul_transposed_left(inputs, delta, coef_grad)
+        return
+    part = workspace.get(f"part{coef_grad.shape}", coef_grad.shape, coef_grad.dtype)
+    coef_grad += _matmul_transposed_left(inputs, delta, part)
 
 
 # ---------------------------------------------------------------------------
 # The stacked network: sigmoid hidden layers, softmax output
-
-
-def softmax_cross_entropy(proba, Y):
-    """Mean cross-entropy ``-(1/m) sum_i log p_i[y_i]`` with one-hot ``Y``."""
-    eps = np.finfo(proba.dtype).tiny
-    m = proba.shape[0]
-    # only the entries of the true classes enter the sum
-    picked = np.einsum("ij,ij->i", proba, Y)
-    return -float(np.sum(np.log(np.maximum(picked, eps)), dtype=np.float64)) / m
 
 
 def network_forward(X, coefs, intercepts, activations=None, softmax=True):
@@ -498,8 +500,21 @@ def network_forward(X, coefs, intercepts, activations=None, softmax=True):
     return activations
 
 
-def network_loss_grad(theta, X, Y, layer_sizes, *, alpha, grad=None, workspace=None):
+def network_loss_grad(
+    theta,
+    X,
+    Y,
+    layer_sizes,
+    *,
+    alpha,
+    sample_weight=None,
+    grad=None,
+    workspace=None,
+):
     """Softmax cross-entropy plus weight decay of every layer, and its gradient.
+
+    With ``sample_weight`` the cross-entropy is the weighted mean over the
+    rows; weight decay is not weighted.
 
     With ``layer_sizes = (n_features, n_classes)`` this is softmax regression;
     with hidden layers it is the fine-tuning objective of the stacked network.
@@ -516,6 +531,8 @@ def network_loss_grad(theta, X, Y, layer_sizes, *, alpha, grad=None, workspace=N
         ``(n_features, *hidden_layer_sizes, n_classes)``.
     alpha : float or sequence of float
         Weight decay per weight matrix (one value for all or one per layer).
+    sample_weight : ndarray of shape (m,), default=None
+        Non-negative weights of the rows; None weighs every row 1.
     grad : ndarray of shape (n_params,), default=None
         Where to write the gradient.
     workspace : Workspace, default=None
@@ -537,27 +554,33 @@ def network_loss_grad(theta, X, Y, layer_sizes, *, alpha, grad=None, workspace=N
         grad = np.empty_like(theta)
     grads = unpack(grad, layer_shapes(layer_sizes))
     coef_grads, intercept_grads = grads[0::2], grads[1::2]
+    Y = np.ascontiguousarray(Y, dtype=dtype)
+    weights, total_weight = _weights_and_total(sample_weight, m, dtype)
+    inv_m = 1.0 / total_weight if total_weight > 0 else 0.0
 
-    acts = network_forward(
-        X,
-        coefs,
-        intercepts,
-        [ws.get(f"act{k}", (m, n), dtype) for k, n in enumerate(layer_sizes[1:])],
+    # forward: sigmoid hidden layers, then the logits (no intercept yet)
+    acts = [ws.get(f"act{k}", (m, n), dtype) for k, n in enumerate(layer_sizes[1:])]
+    inputs = X
+    for k in range(n_layers - 1):
+        inputs = sigmoid_layer(inputs, coefs[k], intercepts[k], acts[k])
+    # softmax, cross-entropy and its delta (P - Y) / m in one pass
+    sums = _zeroed_sums(ws, f"sums{n_layers - 1}", layer_sizes[-1])
+    delta = _matmul_into(inputs, coefs[-1], acts[-1])
+    cross_entropy = _kernels.softmax_cross_entropy(
+        delta, intercepts[-1], Y, inv_m, sums, weights
     )
-    loss = softmax_cross_entropy(acts[-1], Y) + weight_decay(coefs, alphas)
+    loss = cross_entropy * inv_m + weight_decay(coefs, alphas)
 
-    # backward pass: delta of the softmax layer is (P - Y), averaged later
-    delta = np.subtract(acts[-1], Y, out=acts[-1])
+    # backward: each delta is already averaged over the rows
     for k in range(n_layers - 1, -1, -1):
         inputs = X if k == 0 else acts[k - 1]
-        layer_gradient(
-            inputs, delta, coefs[k], alphas[k], coef_grads[k], intercept_grads[k], ws
-        )
+        _matmul_transposed_left(inputs, delta, coef_grads[k])
+        _store_sums(intercept_grads[k], sums)
+        add_weight_decay_gradient(coef_grads[k], coefs[k], alphas[k])
         if k > 0:
             prev = ws.get(f"delta{k - 1}", inputs.shape, dtype)
             np.matmul(delta, coefs[k].T, out=prev)
-            inplace_sigmoid_derivative(
-                inputs, prev, ws.get(f"tmp{k - 1}", inputs.shape, dtype)
-            )
+            sums = _zeroed_sums(ws, f"sums{k - 1}", prev.shape[1])
+            _kernels.hidden_delta(prev, inputs, None, sums)
             delta = prev
     return loss, grad

@@ -8,6 +8,7 @@ arrays whose rows it slices into batches (``(X,)`` for an autoencoder,
 place, as scikit-learn's ``_stochastic_optimizers`` do.
 """
 
+import copy
 import time
 import warnings
 
@@ -16,6 +17,7 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from . import _kernels
 from ._objective import Workspace
 
 INTERRUPT_MESSAGE = "Training interrupted by user."
@@ -25,8 +27,14 @@ class DivergenceError(ValueError):
     """The loss became NaN or infinite: the fit is abandoned, not returned."""
 
 
-def _check_finite_loss(loss, n_iter, hint):
-    if not np.isfinite(loss):
+def _check_finite_loss(loss, n_iter, hint, dtype):
+    """Raise DivergenceError unless the loss is finite in the model's dtype.
+
+    The kernels sum squared errors in float64, so a float32 model's loss may
+    be finite as a Python float and still beyond what float32 represents:
+    such a model is no model either.
+    """
+    if not np.isfinite(loss) or abs(loss) > float(np.finfo(dtype).max):
         raise DivergenceError(
             f"The solver diverged: the loss is {loss} at iteration {n_iter}. {hint}"
         )
@@ -36,26 +44,12 @@ def _check_finite_loss(loss, n_iter, hint):
 # Optimisers for minibatch descent
 
 
-def _scratch(optimizer, theta):
-    """A buffer like ``theta`` kept on the optimiser between updates.
-
-    Scratch space is not optimiser state: it is made on first use and not
-    pickled (see ``__getstate__``), so a saved model carries only the moments.
-    """
-    buf = optimizer.__dict__.get("_scratch")
-    if buf is None or buf.shape != theta.shape or buf.dtype != theta.dtype:
-        buf = optimizer._scratch = np.empty_like(theta)
-    return buf
+def _state_like(state, theta):
+    """An optimiser's state vector in ``theta``'s dtype (a warm start may change it)."""
+    return state if state.dtype == theta.dtype else state.astype(theta.dtype)
 
 
-class _Optimizer:
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop("_scratch", None)
-        return state
-
-
-class SGDOptimizer(_Optimizer):
+class SGDOptimizer:
     """Stochastic gradient descent with (Nesterov) momentum, in place.
 
     Parameters
@@ -79,22 +73,19 @@ class SGDOptimizer(_Optimizer):
         self.velocity = np.zeros_like(theta)
 
     def update(self, theta, grad):
-        """Update ``theta`` in place from ``grad`` (``grad`` is overwritten)."""
-        lr = theta.dtype.type(self.learning_rate)
-        mu = theta.dtype.type(self.momentum)
-        step = np.multiply(grad, lr, out=_scratch(self, theta))
-        self.velocity *= mu
-        self.velocity -= step
-        if self.nesterovs_momentum:
-            # theta += mu * velocity - lr * grad
-            np.multiply(self.velocity, mu, out=grad)
-            grad -= step
-            theta += grad
-        else:
-            theta += self.velocity
+        """Update ``theta`` in place from ``grad``: one fused pass."""
+        self.velocity = _state_like(self.velocity, theta)
+        _kernels.sgd_step(
+            theta,
+            grad,
+            self.velocity,
+            self.learning_rate,
+            self.momentum,
+            self.nesterovs_momentum,
+        )
 
 
-class AdamOptimizer(_Optimizer):
+class AdamOptimizer:
     """Adam (Kingma and Ba, 2014), in place on the flat parameter vector.
 
     Parameters
@@ -121,24 +112,23 @@ class AdamOptimizer(_Optimizer):
         self.second_moment = np.zeros_like(theta)
 
     def update(self, theta, grad):
-        """Update ``theta`` in place from ``grad`` (``grad`` is overwritten)."""
-        dt = theta.dtype.type
+        """Update ``theta`` in place from ``grad``: one fused pass."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
-        m, v, tmp = self.first_moment, self.second_moment, _scratch(self, theta)
-        m *= dt(b1)
-        np.multiply(grad, dt(1 - b1), out=tmp)
-        m += tmp
-        v *= dt(b2)
-        np.multiply(grad, grad, out=tmp)
-        tmp *= dt(1 - b2)
-        v += tmp
+        # the bias corrections of both moments, folded into the step size
         lr = self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        np.sqrt(v, out=tmp)
-        tmp += dt(self.epsilon)
-        np.divide(m, tmp, out=tmp)
-        tmp *= dt(lr)
-        theta -= tmp
+        self.first_moment = _state_like(self.first_moment, theta)
+        self.second_moment = _state_like(self.second_moment, theta)
+        _kernels.adam_step(
+            theta,
+            grad,
+            self.first_moment,
+            self.second_moment,
+            float(lr),
+            b1,
+            b2,
+            self.epsilon,
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -183,7 +173,7 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
 
     def fun64(x):
         loss, _ = fun(x.astype(dtype, copy=False), grad=grad, workspace=workspace)
-        _check_finite_loss(loss, len(loss_curve), "Check the data's scale.")
+        _check_finite_loss(loss, len(loss_curve), "Check the data's scale.", dtype)
         latest["x"], latest["loss"] = x.copy(), loss
         return loss, grad.astype(np.float64)
 
@@ -225,13 +215,20 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
 
 
 def _take_rows(array, rows, buffer=None):
-    if sp.issparse(array):
+    """The rows of a batch: a slice, or a gather into ``buffer`` when given."""
+    if sp.issparse(array) or isinstance(rows, slice):
         return array[rows]
-    if isinstance(rows, slice):
-        return array[rows]
-    if buffer is not None and buffer.shape == (len(rows),) + array.shape[1:]:
-        return np.take(array, rows, axis=0, out=buffer)
-    return np.take(array, rows, axis=0)
+    buffer = None if buffer is None else buffer[: len(rows)]
+    if (
+        buffer is not None
+        and array.ndim == 2
+        and array.flags.c_contiguous
+        and array.dtype == buffer.dtype
+        and array.dtype in (np.float32, np.float64)
+    ):
+        _kernels.take_rows(array, rows, buffer)
+        return buffer
+    return np.take(array, rows, axis=0, out=buffer)
 
 
 class MinibatchSolver:
@@ -287,7 +284,15 @@ class MinibatchSolver:
         self.workspace = Workspace()
 
     def run(
-        self, fun, theta, data, *, max_iter, validation_score=None, incremental=False
+        self,
+        fun,
+        theta,
+        data,
+        *,
+        max_iter,
+        validation_score=None,
+        incremental=False,
+        after_update=None,
     ):
         """Run up to ``max_iter`` epochs over ``data``, updating ``theta`` in place.
 
@@ -307,6 +312,10 @@ class MinibatchSolver:
             parameters are restored at the end.
         incremental : bool, default=False
             One call of ``partial_fit``: no stopping rule, no warning.
+        after_update : callable, default=None
+            ``after_update(theta)``, called after every optimiser update; it
+            may change ``theta`` in place (a projection onto a constraint,
+            such as unit-norm rows of a weight matrix).
 
         Returns
         -------
@@ -345,8 +354,11 @@ class MinibatchSolver:
                         loss,
                         len(self.loss_curve) + 1,
                         "Lower learning_rate_init or scale the data.",
+                        theta.dtype,
                     )
                     self.optimizer.update(theta, grad)
+                    if after_update is not None:
+                        after_update(theta)
                     total += loss * (batch_stop - batch_start)
                     seen += batch_stop - batch_start
                 n_epochs += 1
@@ -410,3 +422,145 @@ class MinibatchSolver:
                 self.no_improvement_count = 0
         self.best_loss = min(self.best_loss, epoch_loss)
         return self.no_improvement_count > self.n_iter_no_change
+
+
+# ---------------------------------------------------------------------------
+# From an estimator's solver parameters to a solver run
+
+
+class SolverResult:
+    """What a solver run hands back to an estimator."""
+
+    def __init__(self, theta, loss, n_iter, loss_curve, state=None):
+        self.theta = theta
+        self.loss = loss
+        self.n_iter = n_iter
+        self.loss_curve = loss_curve
+        self.state = state
+
+
+def _make_optimizer(estimator, theta):
+    if estimator.solver == "adam":
+        return AdamOptimizer(
+            theta,
+            learning_rate_init=estimator.learning_rate_init,
+            beta_1=estimator.beta_1,
+            beta_2=estimator.beta_2,
+            epsilon=estimator.epsilon,
+        )
+    return SGDOptimizer(
+        theta,
+        learning_rate_init=estimator.learning_rate_init,
+        momentum=estimator.momentum,
+        nesterovs_momentum=estimator.nesterovs_momentum,
+    )
+
+
+def _sync_optimizer(optimizer, estimator):
+    """Carry parameters changed with ``set_params`` into a kept optimiser."""
+    if isinstance(optimizer, AdamOptimizer):
+        optimizer.learning_rate_init = estimator.learning_rate_init
+        optimizer.beta_1, optimizer.beta_2 = estimator.beta_1, estimator.beta_2
+        optimizer.epsilon = estimator.epsilon
+    else:
+        optimizer.learning_rate = estimator.learning_rate_init
+        optimizer.momentum = estimator.momentum
+        optimizer.nesterovs_momentum = estimator.nesterovs_momentum
+
+
+DEFAULT_BATCH_SIZE = 256
+
+
+def batch_size_for(estimator, n_samples):
+    if estimator.batch_size == "auto":
+        return min(DEFAULT_BATCH_SIZE, n_samples)
+    return min(estimator.batch_size, n_samples)
+
+
+def run_solver(
+    estimator,
+    fun,
+    theta,
+    data,
+    *,
+    random_state,
+    previous_state=None,
+    validation_score=None,
+    incremental=False,
+    after_update=None,
+):
+    """Minimise ``fun`` over ``data`` with the estimator's solver parameters.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Supplies ``solver``, ``max_iter``, ``tol``, ... (read only).
+    fun : callable
+        ``fun(theta, *data, grad=None, workspace=None) -> (loss, grad)``.
+    theta : ndarray of shape (n_params,)
+        Starting point; not modified.
+    data : tuple of arrays
+        The rows the objective is averaged over.
+    random_state : numpy.random.RandomState
+        Shuffles of the minibatch solvers.
+    previous_state : MinibatchSolver, default=None
+        State to continue from (``warm_start`` and ``partial_fit``); copied,
+        so a failed run leaves it untouched.
+    validation_score : callable, default=None
+        ``validation_score(theta) -> float`` for early stopping.
+    incremental : bool, default=False
+        One epoch of ``partial_fit``.
+    after_update : callable, default=None
+        ``after_update(theta)`` after each update of the minibatch solvers
+        (see :meth:`MinibatchSolver.run`); not supported by lbfgs.
+
+    Returns
+    -------
+    SolverResult
+    """
+    theta = theta.copy()
+    if estimator.solver == "lbfgs":
+        if after_update is not None:
+            raise ValueError("after_update needs a minibatch solver, not lbfgs.")
+        theta, loss, n_iter, curve = minimize_lbfgs(
+            lambda t, **buffers: fun(t, *data, **buffers),
+            theta,
+            max_iter=estimator.max_iter,
+            max_fun=estimator.max_fun,
+            tol=estimator.tol,
+            verbose=estimator.verbose,
+        )
+        return SolverResult(theta, loss, n_iter, curve)
+
+    settings = dict(
+        batch_size=batch_size_for(estimator, data[0].shape[0]),
+        shuffle=estimator.shuffle,
+        tol=estimator.tol,
+        n_iter_no_change=estimator.n_iter_no_change,
+        verbose=estimator.verbose,
+    )
+    state = copy.deepcopy(previous_state)
+    kind = AdamOptimizer if estimator.solver == "adam" else SGDOptimizer
+    if state is None or not isinstance(state.optimizer, kind):
+        state = MinibatchSolver(
+            _make_optimizer(estimator, theta), random_state=random_state, **settings
+        )
+    else:  # continuing: parameters changed with set_params take effect
+        _sync_optimizer(state.optimizer, estimator)
+        vars(state).update(settings)
+    state.run(
+        fun,
+        theta,
+        data,
+        max_iter=1 if incremental else estimator.max_iter,
+        validation_score=validation_score,
+        incremental=incremental,
+        after_update=after_update,
+    )
+    return SolverResult(
+        theta,
+        float(state.loss_curve[-1]) if state.loss_curve else np.nan,
+        len(state.loss_curve),
+        list(state.loss_curve),
+        state,
+    )

@@ -7,7 +7,6 @@ import numpy as np
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils._param_validation import (
@@ -20,7 +19,12 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import SparseAutoencoderTransformer
-from ._base import SOLVER_PARAMETER_CONSTRAINTS, run_solver, unchanged_on_failure
+from ._base import (
+    SOLVER_PARAMETER_CONSTRAINTS,
+    check_sample_weight,
+    split_validation,
+    unchanged_on_failure,
+)
 from ._objective import (
     init_layer,
     layer_shapes,
@@ -29,6 +33,7 @@ from ._objective import (
     pack,
     unpack,
 )
+from ._solvers import run_solver
 
 __all__ = ["StackedSparseAEClassifier"]
 
@@ -192,7 +197,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         Softmax loss (cross-entropy plus weight decay) on the training
         features before fine-tuning.
     pretrain_score_ : float
-        Training accuracy of the network before fine-tuning.
+        Training accuracy of the network before fine-tuning (weighted with
+        ``sample_weight``).
     loss_ : float
         Fine-tuning loss at the end (with lbfgs, exactly at the returned
         weights; with adam and sgd, the last epoch's mean); equal to
@@ -220,8 +226,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from sklearn.model_selection import train_test_split
-    >>> from skl_sparse_ae import StackedSparseAEClassifier
+    >>>     >>> from skl_sparse_ae import StackedSparseAEClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> X_train, X_test, y_train, y_test = train_test_split(
     ...     X / 16, y, random_state=0)
@@ -334,7 +339,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
     # -- fitting --------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Pretrain the stack layer by layer, fit the softmax, fine-tune.
 
         Parameters
@@ -343,6 +348,14 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             Training data (sparse input is used as is by the first layer).
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples, used by every stage: each
+            autoencoder's objective (see
+            :meth:`SparseAutoencoderTransformer.fit`), the softmax layer's
+            and the fine-tuning's cross-entropy become weighted means (weight
+            decay is not weighted), and the held-out accuracy of
+            ``fine_tune_early_stopping`` is weighted. None weighs every
+            sample 1.
 
         Returns
         -------
@@ -350,11 +363,11 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             The fitted classifier.
         """
         with unchanged_on_failure(self):
-            return self._fit(X, y, incremental=False)
+            return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     @available_if(_fine_tune_is_minibatch)
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of minibatch fine-tuning on (X, y).
 
         On the first call the stack is pretrained on this chunk first (greedy
@@ -371,6 +384,9 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             All the classes; required on the first call. Passed again later,
             it must be the same classes (in any order): ``classes_`` cannot
             change after the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples (see :meth:`fit`); the means
+            are taken over each minibatch.
 
         Returns
         -------
@@ -391,7 +407,11 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 )
         with unchanged_on_failure(self):
             return self._fit(
-                X, y, incremental=True, classes=classes if first_call else None
+                X,
+                y,
+                incremental=True,
+                classes=classes if first_call else None,
+                sample_weight=sample_weight,
             )
 
     def _validate_fit_data(self, X, y, reset):
@@ -406,9 +426,10 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         check_classification_targets(y)
         return X, y
 
-    def _fit(self, X, y, incremental, classes=None):
+    def _fit(self, X, y, incremental, classes=None, sample_weight=None):
         continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
         X, y = self._validate_fit_data(X, y, reset=not continuing)
+        sample_weight = check_sample_weight(sample_weight, X)
         n_layers = len(self._hidden_sizes())
         rhos = _per_layer(self.sparsity_target, n_layers, "sparsity_target")
         betas = _per_layer(self.sparsity_weight, n_layers, "sparsity_weight")
@@ -432,10 +453,15 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         Y = np.eye(len(encoder.classes_), dtype=X.dtype)[encoder.transform(y)]
         rng = check_random_state(self.random_state)
 
-        X_val = y_val = None
+        X_val = y_val = sw_val = None
         if self.fine_tune_early_stopping and not incremental and self.fine_tune:
-            X, X_val, Y, Y_val = train_test_split(
-                X, Y, test_size=self.validation_fraction, random_state=rng, stratify=y
+            (X, X_val), (Y, Y_val), (sample_weight, sw_val) = split_validation(
+                X,
+                Y,
+                sample_weight,
+                validation_fraction=self.validation_fraction,
+                random_state=rng,
+                stratify=y,
             )
             y_val = Y_val.argmax(axis=1)
 
@@ -445,9 +471,11 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             intercepts = [b.astype(X.dtype, copy=False) for b in self.intercepts_]
             pretrained = None
         else:
-            autoencoders, features = self._pretrain(X, rhos, betas, alphas, rng)
+            autoencoders, features = self._pretrain(
+                X, rhos, betas, alphas, rng, sample_weight
+            )
             softmax_coef, softmax_intercept, pretrain_loss = self._fit_softmax(
-                features, Y, rng
+                features, Y, rng, sample_weight
             )
             coefs = [ae.coefs_[0] for ae in autoencoders] + [softmax_coef]
             intercepts = [ae.intercepts_[0] for ae in autoencoders] + [
@@ -460,7 +488,13 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         result = None
         if self.fine_tune or (incremental and continuing):
             result = self._fine_tune(
-                theta, X, Y, sizes, rng, incremental, continuing, X_val, y_val
+                theta,
+                (X, Y) if sample_weight is None else (X, Y, sample_weight),
+                sizes,
+                rng,
+                incremental,
+                continuing,
+                (X_val, y_val, sw_val),
             )
             theta = result.theta
 
@@ -474,15 +508,20 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             self.pretrained_coefs_ = [c.copy() for c in pretrained[0]]
             self.pretrained_intercepts_ = [b.copy() for b in pretrained[1]]
             self.pretrain_loss_ = pretrained[2]
-            self.pretrain_score_ = float(
-                np.mean(
-                    self._forward(X, *pretrained[:2])[-1].argmax(axis=1)
-                    == Y.argmax(axis=1)
-                )
+            correct = self._forward(X, *pretrained[:2])[-1].argmax(axis=1) == (
+                Y.argmax(axis=1)
             )
+            self.pretrain_score_ = float(np.average(correct, weights=sample_weight))
         if result is None:
             self.loss_ = float(
-                network_loss_grad(theta, X, Y, sizes, alpha=self._fine_tune_alphas())[0]
+                network_loss_grad(
+                    theta,
+                    X,
+                    Y,
+                    sizes,
+                    alpha=self._fine_tune_alphas(),
+                    sample_weight=sample_weight,
+                )[0]
             )
             self.loss_curve_, self.n_iter_ = [], 0
             self.validation_scores_ = self.best_validation_score_ = None
@@ -536,7 +575,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
     def _fine_tune_alphas(self):
         return [self.fine_tune_alpha] * len(self._hidden_sizes()) + [self.softmax_alpha]
 
-    def _pretrain(self, X, rhos, betas, alphas, rng):
+    def _pretrain(self, X, rhos, betas, alphas, rng, sample_weight):
         """Greedy layer-wise pretraining: each autoencoder on the previous output."""
         autoencoders, features = [], X
         for k, n_units in enumerate(self._hidden_sizes()):
@@ -559,7 +598,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 random_state=rng.randint(_MAX_SEED),
                 verbose=self.verbose,
             )
-            features = ae.fit_transform(features)
+            features = ae.fit_transform(features, sample_weight=sample_weight)
             state = ae._solver_state
             if state is not None and state.interrupted:
                 # a stack with a half-trained layer is no model: stop the fit
@@ -569,7 +608,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             autoencoders.append(ae)
         return autoencoders, features
 
-    def _fit_softmax(self, features, Y, rng):
+    def _fit_softmax(self, features, Y, rng, sample_weight):
         """Softmax regression on the top features, with L-BFGS (as UFLDL)."""
         if self.verbose:
             print(f"Training the softmax layer: {features.shape[1]} -> {Y.shape[1]}")
@@ -580,26 +619,30 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         )
         result = run_solver(
             settings,
-            lambda theta, F, T, grad=None, workspace=None: network_loss_grad(
+            lambda theta, F, T, sw=None, grad=None, workspace=None: network_loss_grad(
                 theta,
                 F,
                 T,
                 sizes,
                 alpha=self.softmax_alpha,
+                sample_weight=sw,
                 grad=grad,
                 workspace=workspace,
             ),
             pack([coef, intercept]),
-            (features, Y),
+            (features, Y) if sample_weight is None else (features, Y, sample_weight),
             random_state=rng,
         )
         coef, intercept = (a.copy() for a in unpack(result.theta, layer_shapes(sizes)))
         return coef, intercept, result.loss
 
-    def _fine_tune(
-        self, theta, X, Y, sizes, rng, incremental, continuing, X_val, y_val
-    ):
-        """Backpropagation through the whole stack with the chosen solver."""
+    def _fine_tune(self, theta, data, sizes, rng, incremental, continuing, validation):
+        """Backpropagation through the whole stack with the chosen solver.
+
+        ``data`` is ``(X, Y)`` or ``(X, Y, sample_weight)``; ``validation``
+        is ``(X_val, y_val, sample_weight_val)``, X_val None without early
+        stopping.
+        """
         if self.verbose:
             print("Fine-tuning the whole network")
         settings = _solver_settings(
@@ -615,24 +658,33 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         )
         alphas = self._fine_tune_alphas()
 
-        def objective(theta, X, Y, grad=None, workspace=None):
+        def objective(theta, X, Y, sw=None, grad=None, workspace=None):
             return network_loss_grad(
-                theta, X, Y, sizes, alpha=alphas, grad=grad, workspace=workspace
+                theta,
+                X,
+                Y,
+                sizes,
+                alpha=alphas,
+                sample_weight=sw,
+                grad=grad,
+                workspace=workspace,
             )
 
+        X_val, y_val, sw_val = validation
         validation_score = None
         if X_val is not None:
 
             def validation_score(theta):
                 params = unpack(theta, layer_shapes(sizes))
                 proba = self._forward(X_val, params[0::2], params[1::2])[-1]
-                return float(np.mean(proba.argmax(axis=1) == y_val))
+                correct = proba.argmax(axis=1) == y_val
+                return float(np.average(correct, weights=sw_val))
 
         return run_solver(
             settings,
             objective,
             theta,
-            (X, Y),
+            data,
             random_state=rng,
             previous_state=getattr(self, "_solver_state", None) if continuing else None,
             validation_score=validation_score,

@@ -1,10 +1,12 @@
 """Test-session settings.
 
 The tests fit many small models. On small matrices a multi-threaded BLAS
-gains little, and when other processes compete for the cores (a busy CI
-machine, pytest-xdist) OpenBLAS threads can make them one or two orders of
-magnitude slower. One BLAS thread keeps the suite's time predictable; results
-do not depend on it (the determinism tests compare runs made alike).
+(or the kernels' OpenMP threads) gains little, and when other processes
+compete for the cores (a busy CI machine, pytest-xdist) waiting threads can
+make them one or two orders of magnitude slower. One BLAS thread and one
+OpenMP thread keep the suite's time predictable; results do not depend on it
+beyond rounding (the determinism tests compare runs made alike, and
+``tests/test_kernels.py`` runs the kernels on several threads on purpose).
 """
 
 import pytest
@@ -12,9 +14,10 @@ from threadpoolctl import threadpool_limits
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _one_blas_thread():
+def _one_thread():
     with threadpool_limits(limits=1, user_api="blas"):
-        yield
+        with threadpool_limits(limits=1, user_api="openmp"):
+            yield
 
 
 @pytest.fixture

@@ -95,6 +95,7 @@ def test_public_objects_are_collected():
     assert CLASSES == [
         "skl_sparse_ae.SparseAutoencoderTransformer",
         "skl_sparse_ae.StackedSparseAEClassifier",
+        "skl_sparse_ae.TopKSparseAutoencoder",
     ]
     for method in ["fit", "partial_fit", "transform", "inverse_transform", "score"]:
         assert f"skl_sparse_ae.SparseAutoencoderTransformer.{method}" in METHODS
@@ -108,6 +109,8 @@ def test_public_objects_are_collected():
         "transform",
     ]:
         assert f"skl_sparse_ae.StackedSparseAEClassifier.{method}" in METHODS
+    for method in ["fit", "partial_fit", "transform", "inverse_transform", "score"]:
+        assert f"skl_sparse_ae.TopKSparseAutoencoder.{method}" in METHODS
     # inherited from scikit-learn, hence not checked here
     assert "skl_sparse_ae.SparseAutoencoderTransformer.fit_transform" not in METHODS
     assert "skl_sparse_ae.StackedSparseAEClassifier.score" not in METHODS

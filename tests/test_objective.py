@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, log_softmax
 
 from skl_sparse_ae._objective import (
@@ -13,7 +13,6 @@ from skl_sparse_ae._objective import (
     decode,
     encode,
     init_layer,
-    inplace_sigmoid_of_negated,
     inplace_softmax,
     kl_sparsity,
     layer_shapes,
@@ -62,17 +61,6 @@ def test_pack_unpack_round_trip():
         assert np.shares_memory(v, theta)
     with pytest.raises(ValueError, match="entries"):
         unpack(theta[:-1], shapes)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_inplace_sigmoid_matches_expit_without_warnings(dtype):
-    z = np.array([[-1e4, -50.0, -1.0, 0.0, 1.0, 50.0, 1e4]], dtype=dtype)
-    expected = expit(z)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        out = inplace_sigmoid_of_negated(-z)
-    assert out.dtype == dtype
-    assert_allclose(out, expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -317,3 +305,87 @@ def test_network_gradient(hidden, container):
         0.5 * al * np.sum(W**2) for al, W in zip(alpha, coefs[0::2])
     )
     assert loss == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize("decoder", ["sigmoid", "linear"])
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_sparse_autoencoder_sample_weight(decoder, container):
+    """Integer weights are repeated rows; ones are no weights, bit for bit."""
+    rng = np.random.RandomState(7)
+    X = rng.rand(9, 6)
+    X[X < 0.3] = 0
+    sw = np.array([0, 1, 2, 3, 1, 0, 4, 1, 2])
+    theta = _random_autoencoder(6, 4)
+    hyper = dict(alpha=1e-3, sparsity_target=0.1, sparsity_weight=3.0, decoder=decoder)
+    weighted = sparse_autoencoder_loss_grad(
+        theta, container(X), 4, sample_weight=sw, row_block=4, **hyper
+    )
+    repeated = sparse_autoencoder_loss_grad(
+        theta, container(np.repeat(X, sw, axis=0)), 4, **hyper
+    )
+    assert weighted[0] == pytest.approx(repeated[0], rel=1e-12)
+    assert_allclose(weighted[1], repeated[1], rtol=1e-10, atol=1e-14)
+
+    numeric = _central_differences(
+        lambda t: sparse_autoencoder_loss_grad(
+            t, container(X), 4, sample_weight=sw * 0.5, **hyper
+        )[0],
+        theta,
+    )
+    analytic = sparse_autoencoder_loss_grad(
+        theta, container(X), 4, sample_weight=sw * 0.5, **hyper
+    )[1]
+    assert _relative_error(analytic, numeric) < 1e-6
+
+    for dtype in (np.float32, np.float64):
+        t, Xd = theta.astype(dtype), container(X.astype(dtype))
+        none = sparse_autoencoder_loss_grad(t, Xd, 4, **hyper)
+        ones = sparse_autoencoder_loss_grad(t, Xd, 4, sample_weight=np.ones(9), **hyper)
+        assert none[0] == ones[0]
+        assert_array_equal(none[1], ones[1])
+
+
+@pytest.mark.parametrize("hidden", [(), (5,)])
+def test_network_sample_weight(hidden):
+    rng = np.random.RandomState(8)
+    X = rng.rand(10, 7)
+    Y = np.eye(3)[rng.randint(3, size=10)]
+    sw = np.array([1, 0, 3, 2, 1, 1, 0, 2, 5, 1])
+    sizes = (7, *hidden, 3)
+    params = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        W, b = init_layer(n_in, n_out, np.float64, rng)
+        params += [W, b + rng.normal(scale=0.1, size=n_out)]
+    theta = pack(params)
+    weighted = network_loss_grad(theta, X, Y, sizes, alpha=1e-2, sample_weight=sw)
+    repeated = network_loss_grad(
+        theta, np.repeat(X, sw, axis=0), np.repeat(Y, sw, axis=0), sizes, alpha=1e-2
+    )
+    assert weighted[0] == pytest.approx(repeated[0], rel=1e-12)
+    assert_allclose(weighted[1], repeated[1], rtol=1e-10, atol=1e-14)
+    numeric = _central_differences(
+        lambda t: network_loss_grad(t, X, Y, sizes, alpha=1e-2, sample_weight=sw)[0],
+        theta,
+    )
+    assert _relative_error(weighted[1], numeric) < 1e-6
+    ones = network_loss_grad(theta, X, Y, sizes, alpha=1e-2, sample_weight=np.ones(10))
+    none = network_loss_grad(theta, X, Y, sizes, alpha=1e-2)
+    assert ones[0] == none[0]
+    assert_array_equal(ones[1], none[1])
+
+
+def test_weighted_means():
+    rng = np.random.RandomState(9)
+    X = rng.rand(30, 4)
+    sw = rng.randint(0, 3, size=30)
+    theta = _random_autoencoder(4, 3)
+    W1, b1, W2, b2 = unpack(theta, layer_shapes((4, 3, 4)))
+    Xr = np.repeat(X, sw, axis=0)
+    assert_allclose(
+        mean_activation(X, W1, b1, chunk_size=7, sample_weight=sw),
+        mean_activation(Xr, W1, b1),
+        rtol=1e-12,
+    )
+    assert reconstruction_error(
+        X, [W1, W2], [b1, b2], "sigmoid", chunk_size=7, sample_weight=sw
+    ) == pytest.approx(reconstruction_error(Xr, [W1, W2], [b1, b2], "sigmoid"))

@@ -1,0 +1,553 @@
+"""TopKSparseAutoencoder: validate, hand the TopK objective to a solver, store."""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import SOLVER_PARAMETER_CONSTRAINTS, unchanged_on_failure
+from ._objective import pack, unpack
+from ._solvers import run_solver
+from ._topk_objective import (
+    SPARSITY,
+    LatentStats,
+    decode,
+    encode,
+    fraction_of_variance_unexplained,
+    init_parameters,
+    make_decoder_projection,
+    make_training_objective,
+    mean_variance,
+    parameter_shapes,
+)
+
+__all__ = ["TopKSAE", "TopKSparseAutoencoder"]
+
+# rows encoded at a time by transform, score and activation_frequency_
+_CHUNK_SIZE = 4096
+
+_SOLVER_CONSTRAINTS = {
+    name: constraint
+    for name, constraint in SOLVER_PARAMETER_CONSTRAINTS.items()
+    if name not in {"solver", "max_fun"}
+}
+
+
+def _encode_in_chunks(X, params, sparsity, threshold):
+    chunks = [
+        encode(X[start : start + _CHUNK_SIZE], params, sparsity, threshold)
+        for start in range(0, X.shape[0], _CHUNK_SIZE)
+    ]
+    if len(chunks) == 1:
+        return chunks[0]
+    return sp.vstack(chunks, format="csr")
+
+
+class TopKSparseAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """TopK sparse autoencoder: a dictionary of unit-norm atoms and sparse codes.
+
+    The modern sparse autoencoder of Gao et al. (2024)::
+
+        z     = ReLU(TopK_k((x - b_dec) @ W_enc + b_enc))
+        x_hat = z @ W_dec + b_dec
+
+    Each row is encoded by its ``k`` largest pre-activations (at most ``k``
+    non-zero codes; fewer only where a pre-activation is not positive) and
+    reconstructed as a sparse combination of the rows of ``W_dec``, the
+    dictionary atoms (``components_``), kept at unit norm. Training minimises
+    the reconstruction error (the fraction of variance unexplained by
+    default) plus ``aux_weight`` times the auxiliary AuxK loss, which makes
+    dead latents (not active over the last ``dead_after`` training rows)
+    reconstruct the residual, so that they come back to life.
+    ``transform`` returns the codes ``z``.
+
+    Read more in the :ref:`User Guide <topk_user_guide>`.
+
+    Parameters
+    ----------
+    n_components : int, default=128
+        Number of latents h (dictionary atoms).
+    k : int, default=16
+        Active latents per row (``sparsity="topk"``), or per row on average
+        over a training batch (``"batch_topk"``). Ignored by ``"l1"``. A k
+        above ``n_components`` acts as ``n_components`` (every latent active).
+    sparsity : {"topk", "batch_topk", "l1"}, default="topk"
+        The rule giving the codes:
+
+        - ``"topk"``: the k largest pre-activations of each row, in training
+          and at transform.
+        - ``"batch_topk"``: in training, the ``k * batch_size`` largest
+          pre-activations of the whole batch (Bussmann et al., 2024); at
+          transform, latent j is active where its pre-activation exceeds
+          ``threshold_[j]``, learned in training, so each row is encoded on
+          its own.
+        - ``"l1"``: ``ReLU`` codes with an L1 penalty weighted by the decoder
+          row norms (``l1_weight``); the decoder rows are not normalised.
+    k_aux : int or "auto", default="auto"
+        Latents of the AuxK reconstruction (at most the number of dead
+        latents); ``"auto"`` is ``n_features // 2`` (at least 1).
+    aux_weight : float, default=1/32
+        Weight of the AuxK loss; 0 switches it off.
+    dead_after : int, default=10000
+        A latent is dead when it was not active on any of the last
+        ``dead_after`` training rows seen (counted in whole batches, across
+        epochs and ``partial_fit`` calls).
+    l1_weight : float, default=0.3
+        Weight of the L1 penalty of ``sparsity="l1"``: the penalty is
+        ``l1_weight * mean_i sum_j z_ij ||W_dec[j]||`` divided by
+        ``sqrt(n_features * v)`` (the typical norm of a centred row) and in the
+        units of the loss, so it does not depend on the data's scale.
+    loss : {"fvu", "mse"}, default="fvu"
+        The datafit: the mean squared error over all entries (``"mse"``), or
+        that divided by the mean variance v of the features of the first
+        training data (``"fvu"``, the fraction of variance unexplained).
+    decoder_bias_init : {"geometric_median", "mean"}, default="geometric_median"
+        Initial ``b_dec``: the geometric median of (at most 4096 rows of) the
+        training data, as in Gao et al., or its mean.
+    sparse_output : bool, default=False
+        Return ``transform``'s codes as a ``scipy.sparse`` CSR matrix instead
+        of a dense array: memory ``O(n_samples * k)`` instead of
+        ``O(n_samples * n_components)``, for wide dictionaries. Dense output
+        is needed by ``set_output(transform="pandas")``.
+    solver : {"adam", "sgd"}, default="adam"
+        The minibatch optimiser.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; "auto" means ``min(256, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Step size of adam and sgd.
+    max_iter : int, default=200
+        Epochs at most.
+    tol : float, default=1e-4
+        Stop when the loss (or the validation score, with
+        ``early_stopping``) improves by less than ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop on its score (see
+        :meth:`score`) and keep the best weights.
+    validation_fraction : float, default=0.1
+        Share of the training data held out with ``early_stopping``.
+    shuffle : bool, default=True
+        Shuffle the samples at each epoch.
+    momentum : float, default=0.9
+        Momentum of sgd.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with sgd.
+    beta_1 : float, default=0.9
+        Decay of adam's first moment estimate.
+    beta_2 : float, default=0.999
+        Decay of adam's second moment estimate.
+    epsilon : float, default=1e-8
+        Adam's numerical stability constant.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, the shuffles and the validation split.
+    verbose : int, default=0
+        Print one line per epoch (loss, elapsed seconds).
+    warm_start : bool, default=False
+        Start ``fit`` from the previous solution, optimiser state and
+        dead-latent counts instead of a new initialisation.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        The dictionary: the decoder's rows ``W_dec``, unit norm (except with
+        ``sparsity="l1"``). The same array as ``coefs_[1]``.
+    coefs_ : list of ndarray
+        ``[W_enc, W_dec]``, shapes (n_features, n_components) and
+        (n_components, n_features).
+    intercepts_ : list of ndarray
+        ``[b_enc, b_dec]``, shapes (n_components,) and (n_features,).
+    threshold_ : ndarray of shape (n_components,) or None
+        ``sparsity="batch_topk"``: the per-latent thresholds used by
+        ``transform`` (``inf`` for a latent never selected in training);
+        None otherwise.
+    activation_frequency_ : ndarray of shape (n_components,)
+        Fraction of the rows of the (last) training data on which each latent
+        is non-zero under ``transform`` with the final weights.
+    n_dead_components_ : int
+        Latents dead at the end of training (not active over the last
+        ``dead_after`` training rows seen), the definition AuxK uses.
+    loss_ : float
+        Mean training loss (datafit, penalty and AuxK) over the last epoch's
+        minibatches.
+    loss_curve_ : list of float
+        The loss after each epoch.
+    best_loss_ : float
+        Smallest epoch loss.
+    validation_scores_ : list of float or None
+        Validation score per epoch with ``early_stopping``.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``.
+    n_iter_ : int
+        Epochs run.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    SparseAutoencoderTransformer : The classic sparse autoencoder (sigmoid
+        units, KL sparsity).
+    sklearn.decomposition.MiniBatchDictionaryLearning : Dictionary learning
+        with codes found by an optimisation (OMP, Lasso) per row.
+
+    Notes
+    -----
+    ``TopKSAE`` is another name for this class. The gradient of each step is
+    exact for the active set the batch selects; its component parallel to
+    each decoder row is removed and the rows are renormalised after each
+    step. The encoder starts as the transpose of the decoder, whose rows are
+    random directions.
+
+    References
+    ----------
+    L. Gao et al., "Scaling and evaluating sparse autoencoders", 2024.
+    B. Bussmann, P. Leask and N. Nanda, "BatchTopK sparse autoencoders",
+    2024. Anthropic, "Circuits updates - April 2024" (the L1 penalty
+    weighted by decoder norms).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skl_sparse_ae import TopKSAE
+    >>> X = load_digits().data / 16
+    >>> sae = TopKSAE(n_components=64, k=8, max_iter=20, random_state=0).fit(X)
+    >>> codes = sae.transform(X)
+    >>> codes.shape
+    (1797, 64)
+    >>> int((codes != 0).sum(axis=1).max())
+    8
+    >>> bool(sae.score(X) > -0.5)  # minus the fraction of variance unexplained
+    True
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "sparsity": [StrOptions(set(SPARSITY))],
+        "k_aux": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "aux_weight": [Interval(Real, 0, None, closed="left")],
+        "dead_after": [Interval(Integral, 1, None, closed="left")],
+        "l1_weight": [Interval(Real, 0, None, closed="left")],
+        "loss": [StrOptions({"fvu", "mse"})],
+        "decoder_bias_init": [StrOptions({"geometric_median", "mean"})],
+        "sparse_output": ["boolean"],
+        "solver": [StrOptions({"adam", "sgd"})],
+        **_SOLVER_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        n_components=128,
+        *,
+        k=16,
+        sparsity="topk",
+        k_aux="auto",
+        aux_weight=1 / 32,
+        dead_after=10000,
+        l1_weight=0.3,
+        loss="fvu",
+        decoder_bias_init="geometric_median",
+        sparse_output=False,
+        solver="adam",
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.k = k
+        self.sparsity = sparsity
+        self.k_aux = k_aux
+        self.aux_weight = aux_weight
+        self.dead_after = dead_after
+        self.l1_weight = l1_weight
+        self.loss = loss
+        self.decoder_bias_init = decoder_bias_init
+        self.sparse_output = sparse_output
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # -- fitting --------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the autoencoder to X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        with unchanged_on_failure(self):
+            return self._fit(X, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Run one epoch over X, continuing from the current state.
+
+        The first call initialises the model from X (``b_dec``, the loss's
+        variance); later calls keep it, with the optimiser's state and the
+        dead-latent counts.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            One chunk of training data.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The updated transformer.
+        """
+        with unchanged_on_failure(self):
+            return self._fit(X, incremental=True)
+
+    def _fit(self, X, incremental):
+        continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=not continuing,
+        )
+        n_features = X.shape[1]
+        rng = check_random_state(self.random_state)
+        k = min(self.k, self.n_components)
+        sparsity = SPARSITY[self.sparsity](k, self.l1_weight)
+        if continuing:
+            theta = pack(self._params(X.dtype))
+            stats = copy.deepcopy(self._latent_stats)
+            stats.threshold = stats.threshold.astype(X.dtype)
+            variance = self._variance
+            state = self._solver_state
+        else:
+            theta = pack(
+                init_parameters(X, self.n_components, rng, self.decoder_bias_init)
+            )
+            stats = LatentStats(self.n_components, X.dtype)
+            variance = mean_variance(X)
+            state = None
+        scale = 1 / variance if self.loss == "fvu" and variance > 0 else 1.0
+        # the L1 penalty per typical norm sqrt(n_features * variance) of a row
+        penalty_scale = scale * np.sqrt(variance / n_features) if variance else scale
+        k_aux = max(1, n_features // 2) if self.k_aux == "auto" else self.k_aux
+
+        X_train, X_val = X, None
+        if self.early_stopping and not incremental:
+            X_train, X_val = train_test_split(
+                X, test_size=self.validation_fraction, random_state=rng
+            )
+        shapes = parameter_shapes(n_features, self.n_components)
+        objective = make_training_objective(
+            sparsity,
+            stats,
+            self.n_components,
+            loss_scale=scale,
+            penalty_scale=penalty_scale,
+            k_aux=min(k_aux, self.n_components),
+            aux_weight=self.aux_weight,
+            dead_after=self.dead_after,
+        )
+        validation_score = None
+        if X_val is not None:
+
+            def validation_score(theta):
+                return -fraction_of_variance_unexplained(
+                    X_val, unpack(theta, shapes), sparsity, stats.threshold
+                )
+
+        result = run_solver(
+            self,
+            objective,
+            theta,
+            (X_train,),
+            random_state=rng,
+            previous_state=state,
+            validation_score=validation_score,
+            incremental=incremental,
+            after_update=(
+                make_decoder_projection(n_features, self.n_components)
+                if sparsity.unit_norm_decoder
+                else None
+            ),
+        )
+
+        # Only now, with the solver done, does the estimator change.
+        W_enc, b_enc, W_dec, b_dec = (a.copy() for a in unpack(result.theta, shapes))
+        self.coefs_ = [W_enc, W_dec]
+        self.intercepts_ = [b_enc, b_dec]
+        self.components_ = W_dec
+        self._sparsity = sparsity
+        self._latent_stats = stats
+        self._variance = variance
+        self._solver_state = result.state
+        self.threshold_ = (
+            stats.threshold.copy() if self.sparsity == "batch_topk" else None
+        )
+        self.loss_ = result.loss
+        self.loss_curve_ = result.loss_curve
+        self.n_iter_ = result.n_iter
+        self.best_loss_ = result.state.best_loss
+        self.validation_scores_ = (
+            result.state.validation_scores if validation_score is not None else None
+        )
+        self.best_validation_score_ = (
+            result.state.best_validation_score if validation_score is not None else None
+        )
+        self.n_dead_components_ = int(stats.dead(self.dead_after).sum())
+        codes = _encode_in_chunks(X, self._params(X.dtype), sparsity, self.threshold_)
+        self.activation_frequency_ = np.bincount(
+            codes.indices, minlength=self.n_components
+        ) / max(X.shape[0], 1)
+        return self
+
+    # -- using the fitted model -----------------------------------------
+
+    def transform(self, X):
+        """Sparse codes ``z`` of X: at most ``k`` non-zero latents per row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : {ndarray, scipy.sparse.csr_matrix} of shape (n_samples, n_components)
+            The codes, in X's floating dtype; CSR with ``sparse_output=True``.
+        """
+        check_is_fitted(self)
+        X = self._validate_for_predict(X)
+        codes = _encode_in_chunks(
+            X, self._params(X.dtype), self._sparsity, self._threshold(X.dtype)
+        )
+        return codes if self.sparse_output else codes.toarray()
+
+    def inverse_transform(self, X):
+        """Reconstruct inputs from codes: ``z @ W_dec + b_dec``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_components)
+            Codes, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            The reconstructions.
+        """
+        check_is_fitted(self)
+        X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32])
+        if X.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {X.shape[1]} features (codes), but "
+                f"{type(self).__name__} has n_components={self.n_components}."
+            )
+        _, _, W_dec, b_dec = self._params(X.dtype)
+        return decode(X, W_dec, b_dec)
+
+    def score(self, X, y=None):
+        """Return minus the fraction of variance unexplained (FVU) of X's codes.
+
+        ``-sum_i ||x_i - x_hat_i||^2 / sum_i ||x_i - mean(x)||^2``, with the
+        mean of X itself: 0 is a perfect reconstruction, -1 is no better than
+        the mean. Higher is better, so ``GridSearchCV`` can select the
+        transformer on its own; it does not depend on the data's scale, nor
+        on ``loss``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            Minus the FVU.
+        """
+        check_is_fitted(self)
+        X = self._validate_for_predict(X)
+        return -fraction_of_variance_unexplained(
+            X, self._params(X.dtype), self._sparsity, self._threshold(X.dtype)
+        )
+
+    def _validate_for_predict(self, X):
+        return validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        )
+
+    def _params(self, dtype):
+        W_enc, W_dec = self.coefs_
+        b_enc, b_dec = self.intercepts_
+        return tuple(a.astype(dtype, copy=False) for a in (W_enc, b_enc, W_dec, b_dec))
+
+    def _threshold(self, dtype):
+        return None if self.threshold_ is None else self.threshold_.astype(dtype)
+
+    @property
+    def _n_features_out(self):
+        return self.coefs_[0].shape[1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+TopKSAE = TopKSparseAutoencoder
