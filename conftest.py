@@ -11,6 +11,7 @@ import pytest
 SHORT_FITS = {
     "skl_sparse_ae._autoencoder.SparseAutoencoderTransformer",
     "skl_sparse_ae._stacked.StackedSparseAEClassifier",
+    "skl_sparse_ae._topk.TopKSparseAutoencoder",
 }
 
 

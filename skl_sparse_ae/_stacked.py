@@ -226,7 +226,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>>     >>> from skl_sparse_ae import StackedSparseAEClassifier
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skl_sparse_ae import StackedSparseAEClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> X_train, X_test, y_train, y_test = train_test_split(
     ...     X / 16, y, random_state=0)
