@@ -195,13 +195,21 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
     grad = np.empty_like(theta0)
     workspace = Workspace()
 
+    latest = {}  # the last evaluation, whose loss the callback records
+
     def fun64(x):
         loss, _ = fun(x.astype(dtype, copy=False), grad=grad, workspace=workspace)
         _check_finite_loss(loss, len(loss_curve), "Check the data's scale.", dtype)
+        latest["x"], latest["loss"] = x.copy(), loss
         return loss, grad.astype(np.float64)
 
-    def callback(intermediate_result):
-        loss_curve.append(float(intermediate_result.fun))
+    def callback(xk):
+        # callback(xk) works with every scipy (callback(intermediate_result)
+        # needs scipy >= 1.11). L-BFGS-B calls it once the new iterate has been
+        # evaluated, so its loss is the last evaluation's.
+        if not np.array_equal(xk, latest.get("x")):
+            fun64(xk)
+        loss_curve.append(float(latest["loss"]))
         _report_progress("iteration", n_iter=len(loss_curve), loss=loss_curve[-1])
         if verbose:
             elapsed = time.perf_counter() - start

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import SparseAutoencoderTransformer
@@ -171,7 +171,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         Print progress: one line per layer and per iteration or epoch.
     warm_start : bool, default=False
         Keep the fitted network and continue fine-tuning it instead of
-        pretraining again.
+        pretraining again; y must then have exactly the classes of the
+        previous fit (a ValueError names both otherwise).
 
     Attributes
     ----------
@@ -381,7 +382,9 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         y : array-like of shape (n_samples,)
             Its labels.
         classes : array-like of shape (n_classes,), default=None
-            All the classes; required on the first call, ignored later.
+            All the classes; required on the first call. Passed again later,
+            it must be the same classes (in any order): ``classes_`` cannot
+            change after the first call.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples (see :meth:`fit`); the means
             are taken over each minibatch.
@@ -394,6 +397,15 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         first_call = not hasattr(self, "classes_")
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first_call and classes is not None:
+            # as scikit-learn's _check_partial_fit_first_call: the same set again
+            new = unique_labels(classes)
+            if not np.array_equal(new, self.classes_):
+                raise ValueError(
+                    f"classes={new.tolist()} is not the same as the classes of the "
+                    f"earlier fit or partial_fit, {self.classes_.tolist()}; the "
+                    "classes cannot change after the first call."
+                )
         with unchanged_on_failure(self):
             return self._fit(
                 X,
@@ -426,12 +438,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
 
         if continuing:
             encoder = self._label_encoder
-            unseen = np.setdiff1d(np.unique(y), self.classes_)
-            if unseen.size:
-                raise ValueError(
-                    f"y has classes {unseen.tolist()} not seen in the first fit; "
-                    f"the classes are {self.classes_.tolist()}."
-                )
+            self._check_continued_classes(y, incremental)
         else:
             encoder = LabelEncoder().fit(y if classes is None else classes)
             if (
@@ -530,6 +537,29 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             self.validation_scores_ = state.validation_scores if early else None
             self.best_validation_score_ = state.best_validation_score if early else None
         return self
+
+    def _check_continued_classes(self, y, incremental):
+        """y's classes must fit the network being continued, as in MLPClassifier.
+
+        A ``partial_fit`` chunk may hold only some of the classes, none new;
+        a ``warm_start`` fit trains on the whole data, so its y must have
+        exactly the classes of the previous fit.
+        """
+        known = set(self.classes_.tolist())
+        classes = np.unique(y)
+        if incremental:
+            unseen = [c for c in classes.tolist() if c not in known]
+            if unseen:
+                raise ValueError(
+                    f"y has classes {unseen} not seen in the first fit; "
+                    f"the classes are {self.classes_.tolist()}."
+                )
+        elif set(classes.tolist()) != known:
+            raise ValueError(
+                "warm_start can only be used where y has the same classes as in "
+                f"the previous fit. Previously got {self.classes_.tolist()}, y has "
+                f"{classes.tolist()}."
+            )
 
     def _hidden_sizes(self):
         sizes = np.atleast_1d(self.hidden_layer_sizes)
@@ -678,7 +708,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         )
 
     def predict_proba(self, X):
-        """Class probabilities from the softmax layer.
+        """Compute the class probabilities of the softmax layer.
 
         Parameters
         ----------

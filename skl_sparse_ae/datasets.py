@@ -324,15 +324,21 @@ def _openml_mnist_is_cached(data_home):
         )
         data_id = listing["data"]["dataset"][0]["did"]
         description = read_json(f"api/v1/json/data/{data_id}")
-        arff_path = urlparse(description["data_set_description"]["url"]).path
+        description = description["data_set_description"]
+        # the ARFF file is cached under its URL's path, or under its file id
+        # by scikit-learn 1.6, which downloads it from data/v1/download/<id>
+        arff_paths = [urlparse(description["url"]).path.lstrip("/")]
+        if "file_id" in description:
+            arff_paths.append(f"data/v1/download/{description['file_id']}")
     except (OSError, EOFError, zlib.error, ValueError, LookupError, TypeError):
         return False
     needed = [
         f"api/v1/json/data/features/{data_id}",
         f"api/v1/json/data/qualities/{data_id}",
-        arff_path.lstrip("/"),
     ]
-    return all(_openml_cache_file(cache_dir, path).is_file() for path in needed)
+    return all(
+        _openml_cache_file(cache_dir, path).is_file() for path in needed
+    ) and any(_openml_cache_file(cache_dir, path).is_file() for path in arff_paths)
 
 
 def _load_mnist_openml(data_home, download_if_missing, dtype):

@@ -22,7 +22,7 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skl_sparse_ae import SparseAE, SparseAutoencoderTransformer
-from skl_sparse_ae._solvers import DivergenceError
+from skl_sparse_ae._solvers import DivergenceError, minimize_lbfgs
 
 SOLVERS = ["lbfgs", "adam", "sgd"]
 
@@ -86,6 +86,29 @@ def test_loss_is_equation_5_at_the_returned_weights(digits):
     assert ae.loss_curve_[-1] == pytest.approx(ae.loss_, rel=1e-10)
     assert_allclose(ae.mean_activation_, rho_hat)
     assert ae.n_iter_ == len(ae.loss_curve_)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lbfgs_loss_curve_is_the_loss_at_each_iterate(dtype):
+    """The loss curve holds the objective at each L-BFGS iterate, on every scipy."""
+    A = np.diag(np.arange(1.0, 21.0)).astype(dtype)
+    evaluated = {}
+
+    def quadratic(theta, grad, workspace):
+        assert theta.dtype == dtype
+        grad[:] = A @ theta - 1
+        loss = float(0.5 * theta @ A @ theta - theta.sum())
+        evaluated[theta.tobytes()] = loss
+        return loss, grad
+
+    theta, loss, n_iter, curve = minimize_lbfgs(
+        quadratic, np.zeros(20, dtype=dtype), max_iter=100, tol=1e-6
+    )
+    assert n_iter == len(curve) > 1
+    assert set(curve) <= set(evaluated.values())
+    assert all(b <= a for a, b in zip(curve, curve[1:]))
+    assert curve[-1] == loss == evaluated[theta.tobytes()]
+    assert_allclose(theta, 1 / np.arange(1.0, 21.0), rtol=1e-3)
 
 
 def test_loss_decreases_and_sparsity_is_enforced(digits):

@@ -10,6 +10,7 @@ import struct
 import sys
 from pathlib import Path
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -443,7 +444,8 @@ class FakeOpenmlServer:
         self.labels = np.arange(n_samples) % 10
         arff = self._arff().encode()
         arff_url = "https://api.openml.org/data/v1/download/52667/mnist_784.arff"
-        api = "https://www.openml.org/api/v1/json/data/"
+        # by path: scikit-learn 1.6 asks api.openml.org, later ones www.openml.org
+        api = "/api/v1/json/data/"
         self.responses = {
             api + "list/data_name/mnist_784/limit/2/data_version/1": {
                 "data": {"dataset": [{"did": 554, "name": "mnist_784", "version": 1}]}
@@ -456,6 +458,7 @@ class FakeOpenmlServer:
                     "description": "Tiny fake MNIST",
                     "format": "ARFF",
                     "url": arff_url,
+                    "file_id": "52667",  # what scikit-learn 1.6 downloads by
                     "status": "active",
                     "md5_checksum": hashlib.md5(arff).hexdigest(),
                 }
@@ -466,7 +469,8 @@ class FakeOpenmlServer:
                     "quality": [{"name": "NumberOfInstances", "value": str(n_samples)}]
                 }
             },
-            arff_url: arff,
+            urlsplit(arff_url).path: arff,
+            "/data/v1/download/52667": arff,  # scikit-learn 1.6's URL of the file
         }
         self.requested = []
 
@@ -496,7 +500,7 @@ class FakeOpenmlServer:
     def urlopen(self, request, *args, **kwargs):
         url = request.get_full_url()
         self.requested.append(url)
-        content = self.responses[url]
+        content = self.responses[urlsplit(url).path]
         if not isinstance(content, bytes):
             content = json.dumps(content).encode()
         response = io.BytesIO(content)

@@ -1,6 +1,7 @@
 """StackedSparseAEClassifier: pretraining, softmax, fine-tuning, predictions, errors."""
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -37,6 +38,7 @@ def small():
 
 
 def _fit(clf, X, y, **kwargs):
+    # the fits here are short on purpose: their ConvergenceWarning is expected
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return clf.fit(X, y, **kwargs)
@@ -69,7 +71,10 @@ def test_pretraining_is_layer_wise(small):
     assert (first.n_features_in_, first.n_components) == (64, 16)
     assert (second.n_features_in_, second.n_components) == (16, 8)
     # layer 2 was fitted on layer 1's output: refitting it there reproduces it
-    refit = SparseAutoencoderTransformer(**second.get_params()).fit(first.transform(X))
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):  # 5 epochs
+        refit = SparseAutoencoderTransformer(**second.get_params()).fit(
+            first.transform(X)
+        )
     assert_allclose(refit.coefs_[0], second.coefs_[0])
     assert second.decoder_ == "sigmoid"
     # without fine-tuning the network's hidden layers are the encoders
@@ -206,6 +211,84 @@ def test_warm_start_continues_fine_tuning(small):
     assert clf.n_iter_ == 10
     for before, ae in zip(encoders, clf.autoencoders_):
         assert_array_equal(before, ae.coefs_[0])  # no new pretraining
+
+
+def _three_classes(small):
+    X, y = small
+    mask = y < 3
+    return X[mask], y[mask]
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_partial_fit_classes_cannot_change(small, solver):
+    X, y = _three_classes(small)
+    clf = StackedSparseAEClassifier(**FAST, fine_tune_solver=solver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    # the same classes again, in any order, are fine
+    clf.partial_fit(X, y, classes=[2, 0, 1])
+    assert clf.n_iter_ == 2
+    before = pickle.dumps(clf)
+    for classes in ([1, 2, 3], [0, 1], [0, 1, 2, 3]):
+        new = re.escape(str(sorted(classes)))
+        with pytest.raises(ValueError, match=rf"classes={new} .*\[0, 1, 2\]"):
+            clf.partial_fit(X, y, classes=classes)
+        assert pickle.dumps(clf) == before
+    # a chunk may hold only some of the classes, but none that is new
+    clf.partial_fit(X[y < 2], y[y < 2])
+    assert clf.n_iter_ == 3
+    before = pickle.dumps(clf)
+    with pytest.raises(ValueError, match=r"classes \[3\] not seen.*\[0, 1, 2\]"):
+        clf.partial_fit(X, np.where(y == 2, 3, y))
+    assert pickle.dumps(clf) == before
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_partial_fit_after_fit_keeps_the_classes(small, solver):
+    X, y = _three_classes(small)
+    clf = _fit(StackedSparseAEClassifier(**FAST, fine_tune_solver=solver), X, y)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    before = pickle.dumps(clf)
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2, 5\] .*\[0, 1, 2\]"):
+        clf.partial_fit(X, y, classes=[0, 1, 2, 5])
+    assert pickle.dumps(clf) == before
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize(
+    "relabel, got",
+    [
+        ({2: 1}, "[0, 1]"),  # a class fewer
+        ({2: 3}, "[0, 1, 3]"),  # one class replaced
+        ({}, "[0, 1, 2, 3]"),  # a class more (the last rows become class 3)
+    ],
+)
+def test_warm_start_needs_the_same_classes(small, solver, relabel, got):
+    X, y = _three_classes(small)
+    clf = _fit(
+        StackedSparseAEClassifier(**FAST, fine_tune_solver=solver, warm_start=True),
+        X,
+        y,
+    )
+    y_new = np.array([relabel.get(c, c) for c in y])
+    if not relabel:
+        y_new[-5:] = 3
+    before = pickle.dumps(clf)
+    message = (
+        r"warm_start can only be used where y has the same classes as in the "
+        rf"previous fit. Previously got \[0, 1, 2\], y has {re.escape(got)}"
+    )
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y_new)
+    assert pickle.dumps(clf) == before
+    # the same classes (in any order of the rows) continue the fine-tuning
+    _fit(clf, X[::-1], y[::-1])
+    assert clf.n_iter_ == 2 * FAST["fine_tune_max_iter"]
+    # without warm_start, a fit on other classes is a new fit
+    clf.set_params(warm_start=False)
+    _fit(clf, X, y_new)
+    assert_array_equal(clf.classes_, np.unique(y_new))
 
 
 def test_early_stopping_on_validation_accuracy(digits_split):
