@@ -14,10 +14,13 @@ Every kernel works in place on C-contiguous arrays of one floating dtype
 ``col_sums`` vector the caller passes. The readable numpy formula of each
 kernel is in its docstring and, as the oracle, in ``tests/test_kernels.py``.
 
-Threads: ``omp_get_max_threads()``, which threadpoolctl limits
-(``threadpool_limits(n, user_api="openmp")``); the package never sets a
-threading environment variable.
+Threads: the cores that BLAS does not claim, ``omp_get_max_threads() //
+(BLAS threads)`` (see :func:`effective_n_threads`); threadpoolctl sets both
+(``threadpool_limits(n, user_api="openmp")`` or ``user_api="blas"``). The
+package never sets a threading environment variable.
 """
+
+import threadpoolctl
 
 from cython cimport floating
 from cython.parallel cimport prange
@@ -72,13 +75,32 @@ cdef enum:
     MIN_WORK_PER_THREAD = 16384
 
 
-def effective_n_threads():
-    """Threads the kernels use now: OpenMP's limit (1 without OpenMP).
+_blas = None
 
-    The short form of scikit-learn's ``_openmp_effective_n_threads``:
-    ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` lowers it.
+
+def _blas_threads():
+    """The largest thread count of the BLAS libraries loaded (1 if none)."""
+    global _blas
+    if _blas is None:
+        # threadpoolctl comes with scikit-learn; its controller is made once
+        # (it scans the loaded libraries), its thread counts are read live
+        _blas = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    return max([lib.num_threads for lib in _blas.lib_controllers] + [1])
+
+
+def effective_n_threads():
+    """Threads the kernels use now: the cores that BLAS leaves free.
+
+    ``max(1, omp_get_max_threads() // blas_threads)``, 1 without OpenMP. A
+    multi-threaded BLAS keeps its threads busy-waiting between the matrix
+    products (OpenBLAS's pthreads pool does), and OpenMP threads busy-wait
+    between the kernels: sharing the cores, the two pools slowed a minibatch
+    epoch eightfold on two cores. So with BLAS on every core the kernels run
+    on one; with BLAS limited to one thread
+    (``threadpoolctl.threadpool_limits(1, user_api="blas")``) they use every
+    core that OpenMP may (``threadpool_limits(n, user_api="openmp")``).
     """
-    return max(1, omp_get_max_threads())
+    return max(1, omp_get_max_threads() // _blas_threads())
 
 
 cdef int _check_len(Py_ssize_t got, Py_ssize_t n, str name) except -1:
@@ -87,9 +109,11 @@ cdef int _check_len(Py_ssize_t got, Py_ssize_t n, str name) except -1:
     return 0
 
 
-cdef inline Py_ssize_t _n_blocks(Py_ssize_t rows, Py_ssize_t n) noexcept nogil:
-    """Row blocks for a (rows, n) array: one per thread, none too small."""
-    cdef Py_ssize_t blocks = omp_get_max_threads()
+cdef inline Py_ssize_t _n_blocks(
+    Py_ssize_t rows, Py_ssize_t n, Py_ssize_t blocks
+) noexcept nogil:
+    """Row blocks for a (rows, n) array: one per thread (at most ``blocks``),
+    none too small."""
     cdef Py_ssize_t by_work = (rows * n) // MIN_WORK_PER_THREAD
     if by_work < blocks:
         blocks = by_work
@@ -152,7 +176,7 @@ def sigmoid_bias(
         _check_len(col_sums.shape[0], n, "col_sums")
     if rows == 0 or n == 0:
         return
-    cdef Py_ssize_t blocks = _n_blocks(rows, n)
+    cdef Py_ssize_t blocks = _n_blocks(rows, n, effective_n_threads())
     cdef double *partial = NULL
     if col_sums is not None:
         partial = <double *> calloc(blocks * n, sizeof(double))
@@ -223,7 +247,7 @@ def output_delta(
     _check_len(col_sums.shape[0], n, "col_sums")
     if rows == 0 or n == 0:
         return 0.0
-    cdef Py_ssize_t blocks = _n_blocks(rows, n)
+    cdef Py_ssize_t blocks = _n_blocks(rows, n, effective_n_threads())
     cdef double *partial = <double *> calloc(blocks * (n + 1), sizeof(double))
     cdef double *sq = partial + blocks * n
     cdef double total = 0.0
@@ -285,7 +309,7 @@ def hidden_delta(
         _check_len(add.shape[0], n, "add")
     if rows == 0 or n == 0:
         return
-    cdef Py_ssize_t blocks = _n_blocks(rows, n)
+    cdef Py_ssize_t blocks = _n_blocks(rows, n, effective_n_threads())
     cdef const floating *add_ptr = NULL
     if add is not None:
         add_ptr = &add[0]
@@ -353,7 +377,7 @@ def softmax_cross_entropy(
     _check_len(col_sums.shape[0], n, "col_sums")
     if rows == 0 or n == 0:
         return 0.0
-    cdef Py_ssize_t blocks = _n_blocks(rows, n)
+    cdef Py_ssize_t blocks = _n_blocks(rows, n, effective_n_threads())
     cdef double *partial = <double *> calloc(blocks * (n + 1), sizeof(double))
     cdef double *loss = partial + blocks * n
     cdef double total = 0.0
@@ -382,7 +406,7 @@ def axpy(floating[::1] y, const floating[::1] x, double a):
     """``y += a * x`` on flat vectors (weight decay: ``dW += lambda W``)."""
     cdef Py_ssize_t n = y.shape[0], k, i0, i1
     _check_len(x.shape[0], n, "x")
-    cdef Py_ssize_t blocks = _n_blocks(n, 1)
+    cdef Py_ssize_t blocks = _n_blocks(n, 1, effective_n_threads())
     with nogil:
         for k in prange(blocks, num_threads=blocks, schedule="static"):
             i0 = _block_start(k, blocks, n)
@@ -413,7 +437,7 @@ def adam_step(
     _check_len(grad.shape[0], n, "grad")
     _check_len(first_moment.shape[0], n, "first_moment")
     _check_len(second_moment.shape[0], n, "second_moment")
-    cdef Py_ssize_t blocks = _n_blocks(n, 1)
+    cdef Py_ssize_t blocks = _n_blocks(n, 1, effective_n_threads())
     with nogil:
         for k in prange(blocks, num_threads=blocks, schedule="static"):
             i0 = _block_start(k, blocks, n)
@@ -445,7 +469,7 @@ def sgd_step(
     cdef Py_ssize_t n = theta.shape[0], k, i0, i1
     _check_len(grad.shape[0], n, "grad")
     _check_len(velocity.shape[0], n, "velocity")
-    cdef Py_ssize_t blocks = _n_blocks(n, 1)
+    cdef Py_ssize_t blocks = _n_blocks(n, 1, effective_n_threads())
     with nogil:
         for k in prange(blocks, num_threads=blocks, schedule="static"):
             i0 = _block_start(k, blocks, n)
@@ -470,7 +494,7 @@ def take_rows(const floating[:, ::1] src, const Py_ssize_t[::1] rows,
         raise ValueError("out must have shape (len(rows), src.shape[1])")
     if m == 0 or n == 0:
         return
-    cdef Py_ssize_t blocks = _n_blocks(m, n)
+    cdef Py_ssize_t blocks = _n_blocks(m, n, effective_n_threads())
     cdef size_t row_bytes = n * sizeof(floating)
     with nogil:
         for k in prange(blocks, num_threads=blocks, schedule="static"):

@@ -168,7 +168,7 @@ def sigmoid_layer(X, coef, intercept, out, col_sums=None, row_weights=None):
     return out
 
 
-def encode(X, coef, intercept, out=None, chunk_size=2048):
+def encode(X, coef, intercept, out=None, chunk_size=8192):
     """Hidden activations ``a(2) = sigmoid(X @ W1 + b1)``, eq. of section 1.
 
     Computed ``chunk_size`` rows at a time, so that each block's sigmoid runs

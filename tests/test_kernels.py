@@ -50,10 +50,20 @@ def test_openmp_is_built():
         "skl_sparse_ae._kernels was built without OpenMP; rebuild with a "
         "compiler that supports it (see setup.py)."
     )
+    # the suite runs BLAS on one thread: the kernels may use both cores
     with threadpool_limits(limits=2, user_api="openmp"):
         assert _kernels.effective_n_threads() == 2
     with threadpool_limits(limits=1, user_api="openmp"):
         assert _kernels.effective_n_threads() == 1
+
+
+def test_kernels_leave_the_cores_of_a_multithreaded_blas():
+    """BLAS on 2 threads and OpenMP on 2: the kernels take 2 // 2 = 1."""
+    with threadpool_limits(limits=2, user_api="openmp"):
+        with threadpool_limits(limits=2, user_api="blas"):
+            assert _kernels.effective_n_threads() == 1
+        with threadpool_limits(limits=1, user_api="blas"):
+            assert _kernels.effective_n_threads() == 2
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
