@@ -186,6 +186,33 @@ def load_images(mnist_dir, n_samples):
 # Timing
 
 
+#: Seconds of each MinibatchSolver.run call since the last clear(), once
+#: record_solver_seconds() has wrapped the method (for this process only).
+SOLVER_SECONDS = []
+
+
+def record_solver_seconds():
+    """Wrap ``MinibatchSolver.run`` to append each call's seconds to SOLVER_SECONDS.
+
+    The epochs loop alone, without the rest of ``fit``; idempotent.
+    """
+    from skl_sparse_ae import _solvers
+
+    run = _solvers.MinibatchSolver.run
+    if getattr(run, "_timed", False):
+        return
+
+    def timed_run(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return run(self, *args, **kwargs)
+        finally:
+            SOLVER_SECONDS.append(time.perf_counter() - start)
+
+    timed_run._timed = True
+    _solvers.MinibatchSolver.run = timed_run
+
+
 def _median_or_first(values):
     """Median of numbers; the first value of anything else (e.g. a dtype name)."""
     if all(isinstance(v, (int, float)) for v in values):

@@ -50,6 +50,7 @@ import numpy as np
 from _bench_common import (
     BATCH_SIZE,
     N_COMPONENTS,
+    SOLVER_SECONDS,
     add_common_arguments,
     blas_threads,
     gemm_floor,
@@ -60,12 +61,13 @@ from _bench_common import (
     print_header,
     print_table,
     ratio,
+    record_solver_seconds,
     seconds,
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
-from skl_sparse_ae import SparseAutoencoderTransformer, _solvers
+from skl_sparse_ae import SparseAutoencoderTransformer
 
 NEVER = 10**9  # n_iter_no_change that never stops a run
 ALPHA = 1e-4
@@ -73,23 +75,9 @@ SPARSITY_TARGET = 0.05
 SPARSITY_WEIGHT = 3.0
 LEARNING_RATE = 1e-3
 
-# ---------------------------------------------------------------------------
 # Time spent inside MinibatchSolver.run (the epochs alone, without the rest of
-# fit), recorded by wrapping the method for this process only.
-
-_SOLVER_SECONDS = []
-_original_run = _solvers.MinibatchSolver.run
-
-
-def _timed_run(self, *args, **kwargs):
-    start = time.perf_counter()
-    try:
-        return _original_run(self, *args, **kwargs)
-    finally:
-        _SOLVER_SECONDS.append(time.perf_counter() - start)
-
-
-_solvers.MinibatchSolver.run = _timed_run
+# fit), recorded for this process only.
+record_solver_seconds()
 
 
 # ---------------------------------------------------------------------------
@@ -115,7 +103,7 @@ def sae_epochs(X, solver, epochs, seed, decoder):
             n_iter_no_change=NEVER,
             random_state=seed,
         )
-        _SOLVER_SECONDS.clear()
+        SOLVER_SECONDS.clear()
         start = time.perf_counter()
         ae.fit(X)
         fit_seconds = time.perf_counter() - start
@@ -123,7 +111,7 @@ def sae_epochs(X, solver, epochs, seed, decoder):
             raise RuntimeError(f"ran {ae.n_iter_} epochs instead of {epochs}")
         return {
             "per_epoch": fit_seconds / epochs,
-            "solver_per_epoch": sum(_SOLVER_SECONDS) / epochs,
+            "solver_per_epoch": sum(SOLVER_SECONDS) / epochs,
             "dtype": ae.coefs_[0].dtype.name,
         }
 

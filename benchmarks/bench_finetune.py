@@ -36,34 +36,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 from _bench_common import (
     BATCH_SIZE,
+    SOLVER_SECONDS,
     add_common_arguments,
     interleaved_times,
     limit_blas_threads,
     limit_kernel_threads,
     print_header,
     print_table,
+    record_solver_seconds,
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from skl_sparse_ae import StackedSparseAEClassifier, _solvers
+from skl_sparse_ae import StackedSparseAEClassifier
 
 NEVER = 10**9
 LEARNING_RATE = 1e-3
 
-_SOLVER_SECONDS = []
-_original_run = _solvers.MinibatchSolver.run
-
-
-def _timed_run(self, *args, **kwargs):
-    start = time.perf_counter()
-    try:
-        return _original_run(self, *args, **kwargs)
-    finally:
-        _SOLVER_SECONDS.append(time.perf_counter() - start)
-
-
-_solvers.MinibatchSolver.run = _timed_run
+record_solver_seconds()
 
 
 def load_digits_of_mnist(mnist_dir, n_samples):
@@ -89,14 +79,14 @@ def ours(X, y, hidden, solver, epochs, seed):
             n_iter_no_change=NEVER,
             random_state=seed,
         )
-        _SOLVER_SECONDS.clear()
+        SOLVER_SECONDS.clear()
         start = time.perf_counter()
         clf.fit(X, y)
         seconds = time.perf_counter() - start
         if clf.n_iter_ != epochs:
             raise RuntimeError(f"fine-tuned {clf.n_iter_} epochs, not {epochs}")
         # the last minibatch run of a fit is the fine-tuning
-        return {"fit": seconds, "in_solver": _SOLVER_SECONDS[-1] / epochs}
+        return {"fit": seconds, "in_solver": SOLVER_SECONDS[-1] / epochs}
 
     return run
 

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 from _bench_common import (
     add_common_arguments,
+    blas_threads,
     gemm_floor,
     interleaved_times,
     limit_blas_threads,
@@ -84,6 +85,72 @@ def fit_topk(X, args, aux_weight):
     return model, time.perf_counter() - start
 
 
+def torch_topk_epoch(X, args):
+    """One epoch of the same TopK model in PyTorch (float32), or None without torch.
+
+    x_c = x - b_dec, z = ReLU(TopK(x_c W_enc + b_enc)), x_hat = z W_dec + b_dec,
+    loss = squared error / the data's variance (FVU) + AuxK / 32 on the dead
+    latents (not active over the last 10,000 rows), Adam, the decoder
+    gradient's component parallel to each row removed and the rows renormalised
+    after each step: the model TopKSparseAutoencoder trains, written plainly.
+    """
+    try:
+        import torch
+    except ImportError:
+        return None
+
+    torch.set_num_threads(blas_threads())
+    torch.manual_seed(args.random_state)
+    Xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+    n, d = Xt.shape
+    h, k, k_aux, dead_after = args.n_components, args.k, d // 2, 10000
+    W_dec = torch.randn(h, d)
+    W_dec /= W_dec.norm(dim=1, keepdim=True)
+    W_enc = W_dec.T.clone().requires_grad_()
+    W_dec.requires_grad_()
+    b_enc = torch.zeros(h, requires_grad=True)
+    b_dec = Xt.mean(dim=0).clone().requires_grad_()
+    optimizer = torch.optim.Adam([W_enc, b_enc, W_dec, b_dec], lr=1e-3)
+    variance = ((Xt - Xt.mean(dim=0)) ** 2).sum(dim=1).mean()
+    rows_since_active = torch.zeros(h)
+
+    def run():
+        start = time.perf_counter()
+        order = torch.randperm(n)
+        for batch_start in range(0, n, BATCH_SIZE):
+            xb = Xt.index_select(0, order[batch_start : batch_start + BATCH_SIZE])
+            pre = (xb - b_dec) @ W_enc + b_enc
+            values, indices = pre.topk(k, dim=1)
+            z = torch.zeros_like(pre).scatter(1, indices, values.relu())
+            err = xb - (z @ W_dec + b_dec)
+            loss = (err**2).sum(dim=1).mean() / variance
+            with torch.no_grad():
+                active = torch.zeros(h, dtype=torch.bool)
+                active[indices[values > 0]] = True
+                rows_since_active.add_(xb.shape[0])
+                rows_since_active[active] = 0
+                dead = rows_since_active > dead_after
+            n_dead = int(dead.sum())
+            if n_dead:
+                pre_dead = pre.masked_fill(~dead, float("-inf"))
+                v_aux, i_aux = pre_dead.topk(min(k_aux, n_dead), dim=1)
+                z_aux = torch.zeros_like(pre).scatter(1, i_aux, v_aux.relu())
+                aux = ((err.detach() - z_aux @ W_dec) ** 2).sum(dim=1).mean()
+                loss = loss + aux / variance / 32
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            with torch.no_grad():
+                g = W_dec.grad
+                g -= (g * W_dec).sum(dim=1, keepdim=True) * W_dec
+            optimizer.step()
+            with torch.no_grad():
+                W_dec.div_(W_dec.norm(dim=1, keepdim=True))
+        return {"epoch": time.perf_counter() - start}
+
+    run.version = torch.__version__
+    return run
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=" ".join(__doc__.split("\n\n")[0].split()),
@@ -97,6 +164,12 @@ def main(argv=None):
         "--dl-iter", type=int, default=1, help="passes of dictionary learning"
     )
     parser.add_argument("--n-test", type=int, default=10000)
+    parser.add_argument(
+        "--no-dl",
+        action="store_true",
+        help="skip dictionary learning (only the dead latents and epoch times)",
+    )
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     args = parser.parse_args(argv)
 
     limit_blas_threads(args.threads)
@@ -116,6 +189,17 @@ def main(argv=None):
 
     with_auxk, fit_seconds = fit_topk(X, args, aux_weight=1 / 32)
     without_auxk, _ = fit_topk(X, args, aux_weight=0)
+    epoch = fit_seconds / with_auxk.n_iter_
+    torch_run = None if args.no_torch else torch_topk_epoch(X, args)
+    torch_epoch = None
+    if torch_run is not None:
+        torch_epoch = interleaved_times({"torch": torch_run}, args.repeat)["torch"]
+        torch_epoch = torch_epoch["epoch"]
+    topk_fvu = -with_auxk.score(X_test)
+    if args.no_dl:
+        report_dead_and_epochs(args, X, X_test, with_auxk, without_auxk, epoch)
+        report_torch(epoch, torch_epoch, torch_run)
+        return
 
     mean = X.mean(axis=0)
     dictionary = MiniBatchDictionaryLearning(
@@ -140,14 +224,9 @@ def main(argv=None):
         },
         args.repeat,
     )
-    topk_fvu = -with_auxk.score(X_test)
     omp_fvu = fvu(
         X_test, dictionary.transform(X_test_centred) @ dictionary.components_ + mean
     )
-
-    floor, _ = gemm_floor(X, args.n_components, BATCH_SIZE, seed=args.random_state)
-    floor_times = interleaved_times({"floor": floor}, args.repeat)
-    epoch = fit_seconds / with_auxk.n_iter_
 
     print_table(
         ["", "TopK SAE", "dict. learning + OMP", "ratio"],
@@ -168,6 +247,11 @@ def main(argv=None):
         "(target at least 20x faster)."
     )
     print()
+    report_dead_and_epochs(args, X, X_test, with_auxk, without_auxk, epoch)
+    report_torch(epoch, torch_epoch, torch_run)
+
+
+def report_dead_and_epochs(args, X, X_test, with_auxk, without_auxk, epoch):
     h = args.n_components
     print_table(
         ["", "with AuxK", "without AuxK"],
@@ -184,7 +268,7 @@ def main(argv=None):
             ],
             [
                 "test FVU",
-                f"{topk_fvu:.4f}",
+                f"{-with_auxk.score(X_test):.4f}",
                 f"{-without_auxk.score(X_test):.4f}",
             ],
         ],
@@ -195,21 +279,31 @@ def main(argv=None):
         f"{with_auxk.dead_after} training rows (target under 5 % with AuxK)."
     )
     print()
+    floor, _ = gemm_floor(X, args.n_components, BATCH_SIZE, seed=args.random_state)
+    floor_seconds = interleaved_times({"floor": floor}, args.repeat)["floor"]["seconds"]
     print_table(
         ["", "seconds", "x floor"],
         [
-            ["TopK epoch (fit / epochs)", seconds(epoch), ""],
-            [
-                "GEMM floor (5 dense products)",
-                seconds(floor_times["floor"]["seconds"]),
-                ratio(epoch, floor_times["floor"]["seconds"]),
-            ],
+            ["TopK epoch (fit / epochs)", seconds(epoch), ratio(epoch, floor_seconds)],
+            ["GEMM floor (5 dense products)", seconds(floor_seconds), "1.00x"],
         ],
     )
     print()
     print(
         "x floor: epoch seconds / floor seconds (target at most 1.5x); the "
         "epoch includes the shuffle, AuxK and Adam."
+    )
+
+
+def report_torch(epoch, torch_epoch, torch_run):
+    print()
+    if torch_run is None:
+        print("PyTorch: skipped (not installed, or --no-torch)")
+        return
+    print(
+        f"PyTorch {torch_run.version} (same model, {blas_threads()} threads): "
+        f"{torch_epoch:.3f} s per epoch; TopKSparseAutoencoder {epoch:.3f} s, "
+        f"{torch_epoch / epoch:.2f}x faster (target: faster)."
     )
 
 
