@@ -230,32 +230,13 @@ def reconstruction_error(
 ):
     """Mean of ``(1/2) ||h(x) - x||^2`` over the rows of X: eq. (5)'s data term.
 
-    The weighted mean with ``sample_weight``. Computed over chunks of rows so
-    memory stays bounded; the squares are summed in float64 (float32 data of
-    large magnitude must not overflow).
+    The weighted mean with ``sample_weight``: the average of
+    :func:`sample_reconstruction_errors`, so memory stays bounded and the
+    squares are summed in float64 (float32 data of large magnitude must not
+    overflow).
     """
-    ws = Workspace()
-    weights, total_weight = _weights_and_total(sample_weight, X.shape[0], X.dtype)
-    total = 0.0
-    for start in range(0, X.shape[0], chunk_size):
-        chunk = X[start : start + chunk_size]
-        n_rows = chunk.shape[0]
-        hidden = encode(chunk, coefs[0], intercepts[0])
-        out = _matmul_into(
-            hidden,
-            coefs[1],
-            ws.get("output", (n_rows, coefs[1].shape[1]), hidden.dtype),
-        )
-        total += 0.5 * _kernels.output_delta(
-            out,
-            intercepts[1],
-            _dense_rows(chunk, ws),
-            decoder == "sigmoid",
-            0.0,
-            _zeroed_sums(ws, "sums", out.shape[1]),
-            None if weights is None else weights[start : start + chunk_size],
-        )
-    return total / total_weight
+    errors = sample_reconstruction_errors(X, coefs, intercepts, decoder, chunk_size)
+    return float(np.average(errors, weights=sample_weight))
 
 
 def sample_reconstruction_errors(X, coefs, intercepts, decoder, chunk_size=4096):
