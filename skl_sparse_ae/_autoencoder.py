@@ -22,20 +22,22 @@ from ._base import (
     unchanged_on_failure,
 )
 from ._objective import (
+    autoencoder_params,
     decode,
     encode,
     init_layer,
-    layer_shapes,
+    masked_copy,
     mean_activation,
     pack,
     reconstruction_error,
     sample_reconstruction_errors,
     sparse_autoencoder_loss_grad,
-    unpack,
 )
 from ._solvers import run_solver
 
 __all__ = ["SparseAE", "SparseAutoencoderTransformer"]
+
+_MAX_SEED = np.iinfo(np.int32).max
 
 
 def _value_range(X):
@@ -114,6 +116,21 @@ class SparseAutoencoderTransformer(
         seed's, for data in [0, 1]; ``"linear"`` reconstructs real values.
         ``"auto"`` picks ``"sigmoid"`` when the training data lie in [0, 1]
         and ``"linear"`` otherwise; the choice is stored in ``decoder_``.
+    corruption_level : float, default=0.0
+        Masking noise of the denoising autoencoder (Vincent et al., 2008):
+        the fraction, in [0, 1), of each training input's entries set to 0
+        before encoding, while the reconstruction target stays the clean
+        input. adam and sgd draw a fresh mask for every minibatch; lbfgs,
+        which needs one fixed objective, draws one corrupted copy of the
+        training data per fit. ``transform``, ``score`` and
+        ``mean_activation_`` always use the clean input. 0 is the seed's
+        plain autoencoder.
+    tied_weights : bool, default=False
+        Decode with the transpose of the encoder's weights, ``W2 = W1.T``:
+        one weight matrix, half the parameters. Its gradient is the
+        encoder's plus the transpose of the decoder's, and the weight decay
+        ``(lambda/2)(||W1||^2 + ||W2||^2)`` is ``lambda ||W1||^2``. False is
+        the seed's equations.
     solver : {"lbfgs", "adam", "sgd"}, default="lbfgs"
         ``"lbfgs"`` minimises the full-batch objective with L-BFGS-B, as the
         UFLDL tutorial does with minFunc (best for small and medium data);
@@ -124,6 +141,17 @@ class SparseAutoencoderTransformer(
         The sparsity penalty's rho_hat is taken over each minibatch.
     learning_rate_init : float, default=1e-3
         Step size of adam and sgd.
+    learning_rate : {"constant", "linear", "cosine"}, default="constant"
+        Learning-rate schedule of adam and sgd over ``max_iter`` epochs:
+        ``"constant"`` keeps ``learning_rate_init`` (MLPClassifier's
+        ``"constant"``); ``"linear"`` and ``"cosine"`` decay it epoch by
+        epoch, from ``learning_rate_init`` in the first epoch to
+        ``learning_rate_init * learning_rate_final_ratio`` in epoch
+        ``max_iter``, so that no second stage at a lower rate is needed.
+        With ``partial_fit``, each call is one epoch of the decay.
+    learning_rate_final_ratio : float, default=0.01
+        Final step size of the ``"linear"`` and ``"cosine"`` schedules, as a
+        fraction of ``learning_rate_init``, in [0, 1].
     max_iter : int, default=200
         Iterations of lbfgs, or epochs of adam and sgd.
     max_fun : int, default=15000
@@ -167,7 +195,8 @@ class SparseAutoencoderTransformer(
     coefs_ : list of ndarray
         ``[W1, W2]``: the encoder's weights, shape (n_features,
         n_components), and the decoder's, shape (n_components,
-        n_features). Column j of W1 is hidden unit j's filter.
+        n_features). Column j of W1 is hidden unit j's filter. With
+        ``tied_weights=True``, W2 is a copy of ``W1.T``.
     intercepts_ : list of ndarray
         ``[b1, b2]``, shapes (n_components,) and (n_features,).
     decoder_ : str
@@ -230,6 +259,8 @@ class SparseAutoencoderTransformer(
         "sparsity_weight": [Interval(Real, 0, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "decoder": [StrOptions({"auto", "sigmoid", "linear"})],
+        "corruption_level": [Interval(Real, 0, 1, closed="left")],
+        "tied_weights": ["boolean"],
         **SOLVER_PARAMETER_CONSTRAINTS,
     }
 
@@ -241,9 +272,13 @@ class SparseAutoencoderTransformer(
         sparsity_weight=3.0,
         alpha=1e-4,
         decoder="auto",
+        corruption_level=0.0,
+        tied_weights=False,
         solver="lbfgs",
         batch_size="auto",
         learning_rate_init=1e-3,
+        learning_rate="constant",
+        learning_rate_final_ratio=0.01,
         max_iter=200,
         max_fun=15000,
         tol=1e-4,
@@ -265,9 +300,13 @@ class SparseAutoencoderTransformer(
         self.sparsity_weight = sparsity_weight
         self.alpha = alpha
         self.decoder = decoder
+        self.corruption_level = corruption_level
+        self.tied_weights = tied_weights
         self.solver = solver
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.learning_rate_final_ratio = learning_rate_final_ratio
         self.max_iter = max_iter
         self.max_fun = max_fun
         self.tol = tol
@@ -358,20 +397,16 @@ class SparseAutoencoderTransformer(
                 validation_fraction=self.validation_fraction,
                 random_state=rng,
             )
+        tied = self.tied_weights
         if continuing:
-            theta = pack(
-                [
-                    self.coefs_[0],
-                    self.intercepts_[0],
-                    self.coefs_[1],
-                    self.intercepts_[1],
-                ],
-                dtype=X.dtype,
-            )
+            W1, W2 = self.coefs_
+            b1, b2 = self.intercepts_
+            theta = pack([W1, b1, b2] if tied else [W1, b1, W2, b2], dtype=X.dtype)
         else:
             W1, b1 = init_layer(n_features, self.n_components, X.dtype, rng)
             W2, b2 = init_layer(self.n_components, n_features, X.dtype, rng)
-            theta = pack([W1, b1, W2, b2])
+            theta = pack([W1, b1, b2] if tied else [W1, b1, W2, b2])
+        corrupt = self._corruption(X_train, rng)
 
         def objective(theta, X, sample_weight=None, grad=None, workspace=None):
             return sparse_autoencoder_loss_grad(
@@ -382,6 +417,8 @@ class SparseAutoencoderTransformer(
                 sparsity_target=self.sparsity_target,
                 sparsity_weight=self.sparsity_weight,
                 decoder=decoder,
+                tied_weights=tied,
+                inputs=None if corrupt is None else corrupt(X, workspace),
                 sample_weight=sample_weight,
                 grad=grad,
                 workspace=workspace,
@@ -391,7 +428,9 @@ class SparseAutoencoderTransformer(
         if X_val is not None:
 
             def validation_score(theta):
-                W1, b1, W2, b2 = unpack(theta, self._shapes(n_features))
+                W1, b1, W2, b2 = autoencoder_params(
+                    theta, n_features, self.n_components, tied
+                )
                 return -reconstruction_error(
                     X_val, [W1, W2], [b1, b2], decoder, sample_weight=sw_val
                 )
@@ -409,7 +448,10 @@ class SparseAutoencoderTransformer(
 
         # Only now, with the solver done, does the estimator change.
         W1, b1, W2, b2 = (
-            a.copy() for a in unpack(result.theta, self._shapes(n_features))
+            np.array(a, order="C")
+            for a in autoencoder_params(
+                result.theta, n_features, self.n_components, tied
+            )
         )
         self.coefs_ = [W1, W2]
         self.intercepts_ = [b1, b2]
@@ -429,8 +471,29 @@ class SparseAutoencoderTransformer(
         self.mean_activation_ = mean_activation(X, W1, b1, sample_weight=sample_weight)
         return self
 
-    def _shapes(self, n_features):
-        return layer_shapes((n_features, self.n_components, n_features))
+    def _corruption(self, X_train, rng):
+        """``corrupt(X, workspace)``: the encoder's masked input, or None.
+
+        A fresh mask per call for the minibatch solvers (one call per
+        minibatch). lbfgs sees one fixed objective, so its corrupted copy of
+        the training data is drawn once, here; it is only ever called with
+        the full training data.
+        """
+        level = self.corruption_level
+        if level == 0:
+            return None
+        generator = np.random.default_rng(rng.randint(_MAX_SEED))
+        if self.solver == "lbfgs":
+            fixed = masked_copy(X_train, level, generator)
+            return lambda X, workspace: fixed
+
+        def corrupt(X, workspace):
+            out = None
+            if not sp.issparse(X) and workspace is not None:
+                out = workspace.get("corrupted", X.shape, X.dtype)
+            return masked_copy(X, level, generator, out=out)
+
+        return corrupt
 
     # -- using the fitted model -----------------------------------------
 

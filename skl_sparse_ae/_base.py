@@ -15,6 +15,8 @@ SOLVER_PARAMETER_CONSTRAINTS = {
     "solver": [StrOptions({"lbfgs", "adam", "sgd"})],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "learning_rate": [StrOptions({"constant", "linear", "cosine"})],
+    "learning_rate_final_ratio": [Interval(Real, 0, 1, closed="both")],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "max_fun": [Interval(Integral, 1, None, closed="left")],
     "tol": [Interval(Real, 0, None, closed="left")],

@@ -277,6 +277,86 @@ def mean_activation(X, coef, intercept, chunk_size=4096, sample_weight=None):
 
 
 # ---------------------------------------------------------------------------
+# Noise: masking noise (the denoising autoencoder) and dropout
+
+
+def masked_copy(X, rate, generator, *, rescale=False, out=None):
+    """X with a random fraction ``rate`` of its entries set to 0 (a new array).
+
+    Masking noise: each entry is kept with probability ``1 - rate``, drawn
+    independently by ``generator`` (a :class:`numpy.random.Generator`). The
+    denoising autoencoder (Vincent et al., 2008) encodes such a copy and
+    reconstructs the clean X. With ``rescale`` the kept entries are divided by
+    ``1 - rate``, so the expectation is X: inverted dropout of the inputs.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (m, n)
+        The clean rows; not modified. A sparse X keeps its pattern: only
+        stored entries can be masked (the others are 0 already).
+    rate : float
+        Probability that an entry is set to 0, in [0, 1).
+    generator : numpy.random.Generator
+        Draws the mask.
+    rescale : bool, default=False
+        Divide the kept entries by ``1 - rate``.
+    out : ndarray of shape (m, n), default=None
+        Where to write a dense result (X's dtype); a new array when None.
+
+    Returns
+    -------
+    masked : {ndarray, sparse matrix} of shape (m, n)
+    """
+    keep = 1.0 - rate
+    if sp.issparse(X):
+        masked = X.copy()
+        kept = generator.random(masked.data.shape[0], dtype=X.dtype) < keep
+        masked.data *= kept / keep if rescale else kept
+        return masked
+    if out is None:
+        out = np.empty(X.shape, dtype=X.dtype)
+    generator.random(out=out, dtype=out.dtype)
+    np.less(out, keep, out=out)  # 1 where kept, 0 where masked
+    if rescale:
+        out *= out.dtype.type(1.0 / keep)
+    out *= X
+    return out
+
+
+def dropout_mask(shape, rate, generator, dtype, out=None):
+    """Inverted-dropout mask: entries 0 with probability ``rate``, else 1 / (1 - rate).
+
+    Multiplying a layer's activations by it drops each unit of each row with
+    probability ``rate`` and keeps the expectation, so a network trained with
+    it needs no rescaling at prediction (Srivastava et al., 2014).
+    """
+    if out is None:
+        out = np.empty(shape, dtype=dtype)
+    generator.random(out=out, dtype=out.dtype)
+    np.less(out, 1.0 - rate, out=out)
+    out *= out.dtype.type(1.0 / (1.0 - rate))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Constraints
+
+
+def clip_column_norms(coef, max_norm):
+    """Scale, in place, each column of ``coef`` whose L2 norm exceeds ``max_norm``.
+
+    Column j of a layer's ``coef`` (n_in, n_out) holds unit j's incoming
+    weights: the max-norm constraint of Srivastava et al. (2014), applied
+    after each update.
+    """
+    norms = np.sqrt(np.einsum("ij,ij->j", coef, coef))
+    too_long = norms > max_norm
+    if np.any(too_long):
+        coef[:, too_long] *= (max_norm / norms[too_long]).astype(coef.dtype)
+    return coef
+
+
+# ---------------------------------------------------------------------------
 # Penalties
 
 
@@ -341,6 +421,38 @@ def kl_sparsity(rho_hat, rho):
 # The sparse autoencoder: eq. (5) and eqs. (6)-(9)
 
 
+def autoencoder_shapes(n_features, n_components, tied_weights=False):
+    """Shapes of an autoencoder's parameters in its flat vector.
+
+    ``[W1, b1, W2, b2]`` with ``W1`` (n_features, n_components) and ``W2``
+    (n_components, n_features); with ``tied_weights`` there is no separate
+    ``W2`` (it is ``W1.T``): ``[W1, b1, b2]``.
+    """
+    if tied_weights:
+        return [(n_features, n_components), (n_components,), (n_features,)]
+    return layer_shapes((n_features, n_components, n_features))
+
+
+def autoencoder_params(theta, n_features, n_components, tied_weights=False):
+    """``[W1, b1, W2, b2]`` as views of ``theta``; tied, ``W2`` is the view ``W1.T``."""
+    views = unpack(theta, autoencoder_shapes(n_features, n_components, tied_weights))
+    if tied_weights:
+        W1, b1, b2 = views
+        return [W1, b1, W1.T, b2]
+    return views
+
+
+def _autoencoder_grads(grad, n_features, n_components, tied_weights, workspace):
+    """``[dW1, db1, dW2, db2]`` to fill: views of ``grad``; with tied weights,
+    dW2 is a workspace buffer whose transpose is added into dW1 at the end."""
+    views = unpack(grad, autoencoder_shapes(n_features, n_components, tied_weights))
+    if tied_weights:
+        dW1, db1, db2 = views
+        dW2 = workspace.get("tied_decoder_grad", (n_components, n_features), grad.dtype)
+        return [dW1, db1, dW2, db2]
+    return views
+
+
 def sparse_autoencoder_loss_grad(
     theta,
     X,
@@ -350,6 +462,8 @@ def sparse_autoencoder_loss_grad(
     sparsity_target,
     sparsity_weight,
     decoder,
+    tied_weights=False,
+    inputs=None,
     sample_weight=None,
     grad=None,
     workspace=None,
@@ -362,13 +476,26 @@ def sparse_autoencoder_loss_grad(
     term; weight decay is not weighted. Integer weights give the objective of
     the data with each row repeated that many times.
 
+    Two variants are pieces of the same computation, not copies of it:
+
+    - ``inputs``: the encoder reads ``inputs`` and the decoder reconstructs
+      ``X``. With ``inputs`` a corrupted copy of X (:func:`masked_copy`) this
+      is the denoising autoencoder; rho_hat is then the mean activation on
+      the corrupted inputs, which the encoder actually sees.
+    - ``tied_weights``: ``W2 = W1.T``, one weight matrix. The gradient is the
+      encoder's dW1 plus the transpose of the decoder's dW2 (the chain rule
+      through the shared matrix), and the weight decay
+      ``(lambda/2)(||W1||^2 + ||W2||^2)`` is ``lambda ||W1||^2``.
+
     Parameters
     ----------
     theta : ndarray of shape (n_params,)
         ``pack([W1, b1, W2, b2])`` with ``W1`` ``(n_features, n_components)``
-        and ``W2`` ``(n_components, n_features)``.
+        and ``W2`` ``(n_components, n_features)``; ``pack([W1, b1, b2])``
+        with ``tied_weights`` (see :func:`autoencoder_shapes`).
     X : {ndarray, sparse matrix} of shape (m, n_features)
-        The batch; ``rho_hat`` of eq. (1) is taken over its rows.
+        The batch, and the reconstruction target; ``rho_hat`` of eq. (1) is
+        taken over its rows.
     n_components : int
         s2, the number of hidden units.
     alpha : float
@@ -379,6 +506,10 @@ def sparse_autoencoder_loss_grad(
         beta; 0 switches the sparsity penalty off.
     decoder : {"sigmoid", "linear"}
         Output activation.
+    tied_weights : bool, default=False
+        Decode with ``W1.T``.
+    inputs : {ndarray, sparse matrix} of shape (m, n_features), default=None
+        What the encoder reads, when it is not X (a corrupted X).
     sample_weight : ndarray of shape (m,), default=None
         Non-negative weights of the rows; None weighs every row 1.
     grad : ndarray of shape (n_params,), default=None
@@ -400,11 +531,15 @@ def sparse_autoencoder_loss_grad(
     m, n_features = X.shape
     dtype = theta.dtype
     ws = workspace if workspace is not None else Workspace()
-    shapes = layer_shapes((n_features, n_components, n_features))
-    W1, b1, W2, b2 = unpack(theta, shapes)
+    inputs = X if inputs is None else inputs
+    if inputs.shape != X.shape:
+        raise ValueError(f"inputs has shape {inputs.shape}, X has {X.shape}.")
+    W1, b1, W2, b2 = autoencoder_params(theta, n_features, n_components, tied_weights)
     if grad is None:
         grad = np.empty_like(theta)
-    dW1, db1, dW2, db2 = unpack(grad, shapes)
+    dW1, db1, dW2, db2 = _autoencoder_grads(
+        grad, n_features, n_components, tied_weights, ws
+    )
     # Every delta is scaled by 1/m (1 / the total weight) where it is made, so
     # the products below give the averaged gradients of eqs. (8)-(9) directly.
     weights, total_weight = _weights_and_total(sample_weight, m, dtype)
@@ -414,7 +549,7 @@ def sparse_autoencoder_loss_grad(
     A2 = ws.get("hidden", (m, n_components), dtype)
     hidden_sums = _zeroed_sums(ws, "hidden_sums", n_components)
     with_kl = sparsity_weight > 0 and total_weight > 0
-    sigmoid_layer(X, W1, b1, A2, hidden_sums if with_kl else None, weights)
+    sigmoid_layer(inputs, W1, b1, A2, hidden_sums if with_kl else None, weights)
     loss = 0.0
     kl_term = None
     if with_kl:  # eq. (1), eq. (3)
@@ -457,11 +592,13 @@ def sparse_autoencoder_loss_grad(
         )
         _kernels.hidden_delta(delta2, A2_rows, kl_term, hidden_delta_sums, w_rows)
         # eq. (9), summed over the blocks
-        _add_products(X_rows, delta2, dW1, start > 0, ws)
+        _add_products(inputs[rows], delta2, dW1, start > 0, ws)
     _store_sums(db2, output_sums)
     _store_sums(db1, hidden_delta_sums)
     add_weight_decay_gradient(dW2, W2, alpha)
     add_weight_decay_gradient(dW1, W1, alpha)
+    if tied_weights:  # the decoder's share of the shared matrix's gradient
+        dW1 += dW2.T
     loss += 0.5 * squared_error * inv_m + weight_decay([W1, W2], alpha)
     return loss, grad
 
@@ -506,6 +643,7 @@ def network_loss_grad(
     *,
     alpha,
     sample_weight=None,
+    dropout_masks=None,
     grad=None,
     workspace=None,
 ):
@@ -516,6 +654,12 @@ def network_loss_grad(
 
     With ``layer_sizes = (n_features, n_classes)`` this is softmax regression;
     with hidden layers it is the fine-tuning objective of the stacked network.
+
+    Dropout is a piece of the same computation: ``dropout_masks[k]``
+    multiplies hidden layer k's activations before the next layer reads them
+    (inverted dropout, :func:`dropout_mask`), and the same mask multiplies
+    the gradient flowing back into the layer. Dropout of the inputs is X
+    itself masked (:func:`masked_copy` with ``rescale=True``).
 
     Parameters
     ----------
@@ -531,6 +675,9 @@ def network_loss_grad(
         Weight decay per weight matrix (one value for all or one per layer).
     sample_weight : ndarray of shape (m,), default=None
         Non-negative weights of the rows; None weighs every row 1.
+    dropout_masks : sequence of {ndarray, None}, default=None
+        One entry per hidden layer: None, or an (m, units) array of 0 and
+        ``1 / (1 - rate)``. None (or every entry None) is no dropout.
     grad : ndarray of shape (n_params,), default=None
         Where to write the gradient.
     workspace : Workspace, default=None
@@ -546,6 +693,11 @@ def network_loss_grad(
     ws = workspace if workspace is not None else Workspace()
     n_layers = len(layer_sizes) - 1
     alphas = np.broadcast_to(np.asarray(alpha, dtype=float), (n_layers,))
+    masks = [None] * (n_layers - 1) if dropout_masks is None else list(dropout_masks)
+    if len(masks) != n_layers - 1:
+        raise ValueError(
+            f"dropout_masks has {len(masks)} entries for {n_layers - 1} hidden layers."
+        )
     params = unpack(theta, layer_shapes(layer_sizes))
     coefs, intercepts = params[0::2], params[1::2]
     if grad is None:
@@ -556,14 +708,18 @@ def network_loss_grad(
     weights, total_weight = _weights_and_total(sample_weight, m, dtype)
     inv_m = 1.0 / total_weight if total_weight > 0 else 0.0
 
-    # forward: sigmoid hidden layers, then the logits (no intercept yet)
+    # forward: sigmoid hidden layers, then the logits (no intercept yet);
+    # layer_inputs[k] is what layer k reads (a dropped copy under dropout)
     acts = [ws.get(f"act{k}", (m, n), dtype) for k, n in enumerate(layer_sizes[1:])]
-    inputs = X
+    layer_inputs = [X]
     for k in range(n_layers - 1):
-        inputs = sigmoid_layer(inputs, coefs[k], intercepts[k], acts[k])
+        a = sigmoid_layer(layer_inputs[k], coefs[k], intercepts[k], acts[k])
+        if masks[k] is not None:
+            a = np.multiply(a, masks[k], out=ws.get(f"dropped{k}", a.shape, dtype))
+        layer_inputs.append(a)
     # softmax, cross-entropy and its delta (P - Y) / m in one pass
     sums = _zeroed_sums(ws, f"sums{n_layers - 1}", layer_sizes[-1])
-    delta = _matmul_into(inputs, coefs[-1], acts[-1])
+    delta = _matmul_into(layer_inputs[-1], coefs[-1], acts[-1])
     cross_entropy = _kernels.softmax_cross_entropy(
         delta, intercepts[-1], Y, inv_m, sums, weights
     )
@@ -571,14 +727,15 @@ def network_loss_grad(
 
     # backward: each delta is already averaged over the rows
     for k in range(n_layers - 1, -1, -1):
-        inputs = X if k == 0 else acts[k - 1]
-        _matmul_transposed_left(inputs, delta, coef_grads[k])
+        _matmul_transposed_left(layer_inputs[k], delta, coef_grads[k])
         _store_sums(intercept_grads[k], sums)
         add_weight_decay_gradient(coef_grads[k], coefs[k], alphas[k])
         if k > 0:
-            prev = ws.get(f"delta{k - 1}", inputs.shape, dtype)
+            prev = ws.get(f"delta{k - 1}", acts[k - 1].shape, dtype)
             np.matmul(delta, coefs[k].T, out=prev)
+            if masks[k - 1] is not None:
+                prev *= masks[k - 1]
             sums = _zeroed_sums(ws, f"sums{k - 1}", prev.shape[1])
-            _kernels.hidden_delta(prev, inputs, None, sums)
+            _kernels.hidden_delta(prev, acts[k - 1], None, sums)
             delta = prev
     return loss, grad

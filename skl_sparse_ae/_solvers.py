@@ -83,7 +83,8 @@ class SGDOptimizer:
     theta : ndarray of shape (n_params,)
         The parameters to update (gives size and dtype of the state).
     learning_rate_init : float
-        Step size.
+        Step size; ``learning_rate`` is the current one, which a
+        :class:`LearningRateSchedule` may change between epochs.
     momentum : float
         Momentum in ``[0, 1]``.
     nesterovs_momentum : bool
@@ -93,10 +94,16 @@ class SGDOptimizer:
     def __init__(
         self, theta, learning_rate_init=0.01, momentum=0.9, nesterovs_momentum=True
     ):
+        self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate_init
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.velocity = np.zeros_like(theta)
+
+    @property
+    def size(self):
+        """Number of parameters the state is for."""
+        return self.velocity.shape[0]
 
     def update(self, theta, grad):
         """Update ``theta`` in place from ``grad``: one fused pass."""
@@ -119,7 +126,8 @@ class AdamOptimizer:
     theta : ndarray of shape (n_params,)
         The parameters to update (gives size and dtype of the state).
     learning_rate_init : float
-        Step size.
+        Step size; ``learning_rate`` is the current one, which a
+        :class:`LearningRateSchedule` may change between epochs.
     beta_1, beta_2 : float
         Decay rates of the first and second moment estimates.
     epsilon : float
@@ -130,6 +138,7 @@ class AdamOptimizer:
         self, theta, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8
     ):
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate_init
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -137,12 +146,17 @@ class AdamOptimizer:
         self.first_moment = np.zeros_like(theta)
         self.second_moment = np.zeros_like(theta)
 
+    @property
+    def size(self):
+        """Number of parameters the state is for."""
+        return self.first_moment.shape[0]
+
     def update(self, theta, grad):
         """Update ``theta`` in place from ``grad``: one fused pass."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         # the bias corrections of both moments, folded into the step size
-        lr = self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        lr = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         self.first_moment = _state_like(self.first_moment, theta)
         self.second_moment = _state_like(self.second_moment, theta)
         _kernels.adam_step(
@@ -155,6 +169,57 @@ class AdamOptimizer:
             b2,
             self.epsilon,
         )
+
+
+# ---------------------------------------------------------------------------
+# Learning-rate schedules of the minibatch solvers
+
+
+LEARNING_RATE_SCHEDULES = ("constant", "linear", "cosine")
+
+
+class LearningRateSchedule:
+    """The step size of each epoch: constant, or decayed over ``n_epochs``.
+
+    Epoch ``e`` (counted from 0) runs at ``learning_rate_init * factor(t)``
+    with ``t = min(e / (n_epochs - 1), 1)``, so the first epoch runs at
+    ``learning_rate_init`` and epoch ``n_epochs - 1`` (and any later one) at
+    ``learning_rate_init * final_ratio``:
+
+    - ``"constant"``: ``factor = 1``;
+    - ``"linear"``: ``factor = 1 - (1 - final_ratio) t``;
+    - ``"cosine"``: ``factor = final_ratio + (1 - final_ratio)(1 + cos(pi t)) / 2``
+      (Loshchilov and Hutter, 2017, without restarts).
+
+    Parameters
+    ----------
+    kind : {"constant", "linear", "cosine"}
+    learning_rate_init : float
+    n_epochs : int
+        Epochs over which the rate decays (``max_iter``).
+    final_ratio : float
+        Final step size as a fraction of ``learning_rate_init``.
+    """
+
+    def __init__(self, kind, learning_rate_init, n_epochs, final_ratio):
+        if kind not in LEARNING_RATE_SCHEDULES:
+            raise ValueError(f"Unknown learning-rate schedule {kind!r}.")
+        self.kind = kind
+        self.learning_rate_init = learning_rate_init
+        self.n_epochs = n_epochs
+        self.final_ratio = final_ratio
+
+    def __call__(self, epoch):
+        """The step size of epoch ``epoch`` (0 is the first)."""
+        if self.kind == "constant":
+            return self.learning_rate_init
+        t = min(epoch / max(self.n_epochs - 1, 1), 1.0)
+        r = self.final_ratio
+        if self.kind == "linear":
+            factor = 1.0 - (1.0 - r) * t
+        else:
+            factor = r + (1.0 - r) * 0.5 * (1.0 + np.cos(np.pi * t))
+        return self.learning_rate_init * float(factor)
 
 
 # ---------------------------------------------------------------------------
@@ -283,6 +348,11 @@ class MinibatchSolver:
         Print one line (loss, elapsed seconds) per epoch when > 0.
     random_state : numpy.random.RandomState
         Draws the shuffles.
+    schedule : LearningRateSchedule, default=None
+        Sets the optimiser's step size at the start of each epoch: epoch
+        ``e`` of a ``run`` (``fit``), or, with ``incremental``, the number of
+        epochs run so far (``partial_fit`` continues the decay). None keeps
+        the optimiser's step size.
     """
 
     def __init__(
@@ -295,8 +365,10 @@ class MinibatchSolver:
         n_iter_no_change,
         verbose,
         random_state,
+        schedule=None,
     ):
         self.optimizer = optimizer
+        self.schedule = schedule
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.tol = tol
@@ -368,6 +440,9 @@ class MinibatchSolver:
         _report_progress("start", max_iter=max_iter)
         try:
             for _ in range(max_iter):
+                if self.schedule is not None:
+                    epoch = len(self.loss_curve) if incremental else n_epochs
+                    self.optimizer.learning_rate = self.schedule(epoch)
                 if self.shuffle:
                     order = self.random_state.permutation(n_samples)
                 total, seen = 0.0, 0
@@ -491,12 +566,12 @@ def _make_optimizer(estimator, theta):
 
 def _sync_optimizer(optimizer, estimator):
     """Carry parameters changed with ``set_params`` into a kept optimiser."""
+    optimizer.learning_rate_init = estimator.learning_rate_init
+    optimizer.learning_rate = estimator.learning_rate_init
     if isinstance(optimizer, AdamOptimizer):
-        optimizer.learning_rate_init = estimator.learning_rate_init
         optimizer.beta_1, optimizer.beta_2 = estimator.beta_1, estimator.beta_2
         optimizer.epsilon = estimator.epsilon
     else:
-        optimizer.learning_rate = estimator.learning_rate_init
         optimizer.momentum = estimator.momentum
         optimizer.nesterovs_momentum = estimator.nesterovs_momentum
 
@@ -571,10 +646,20 @@ def run_solver(
         tol=estimator.tol,
         n_iter_no_change=estimator.n_iter_no_change,
         verbose=estimator.verbose,
+        schedule=LearningRateSchedule(
+            estimator.learning_rate,
+            estimator.learning_rate_init,
+            estimator.max_iter,
+            estimator.learning_rate_final_ratio,
+        ),
     )
     state = copy.deepcopy(previous_state)
     kind = AdamOptimizer if estimator.solver == "adam" else SGDOptimizer
-    if state is None or not isinstance(state.optimizer, kind):
+    if (
+        state is None
+        or not isinstance(state.optimizer, kind)
+        or state.optimizer.size != theta.shape[0]
+    ):  # a new optimiser (also when the parametrisation changed size)
         state = MinibatchSolver(
             _make_optimizer(estimator, theta), random_state=random_state, **settings
         )

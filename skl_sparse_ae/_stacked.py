@@ -4,6 +4,7 @@ from numbers import Integral, Real
 from types import SimpleNamespace
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
 from sklearn.metrics import accuracy_score
@@ -26,8 +27,11 @@ from ._base import (
     unchanged_on_failure,
 )
 from ._objective import (
+    clip_column_norms,
+    dropout_mask,
     init_layer,
     layer_shapes,
+    masked_copy,
     network_forward,
     network_loss_grad,
     pack,
@@ -40,25 +44,34 @@ __all__ = ["StackedSparseAEClassifier"]
 _MAX_SEED = np.iinfo(np.int32).max
 
 
-def _per_layer(value, n_layers, name):
+def _per_layer(value, n_layers, name, constraints=None):
     """One value per hidden layer from a scalar or a sequence.
 
-    Each value must satisfy the transformer's own constraint on the parameter
-    of that name, checked here with the stacked classifier named in the error.
+    Each value must satisfy the constraint on the parameter of that name in
+    ``constraints`` (by default the transformer's own, as its autoencoders
+    will get it), checked here with the stacked classifier named in the
+    error.
     """
-    values = np.atleast_1d(np.asarray(value, dtype=float))
-    if values.ndim != 1 or values.shape[0] not in (1, n_layers):
+    values = np.asarray(value)
+    if values.ndim > 1 or (values.ndim == 1 and values.shape[0] not in (1, n_layers)):
         raise ValueError(
             f"{name} must be a scalar or have one value per hidden layer "
             f"({n_layers}); got {value!r}."
         )
     values = np.broadcast_to(values, (n_layers,)).tolist()
-    constraint = {name: SparseAutoencoderTransformer._parameter_constraints[name]}
+    if constraints is None:
+        constraints = SparseAutoencoderTransformer._parameter_constraints
     for v in values:
         validate_parameter_constraints(
-            constraint, {name: v}, caller_name="StackedSparseAEClassifier"
+            {name: constraints[name]},
+            {name: v},
+            caller_name="StackedSparseAEClassifier",
         )
     return values
+
+
+# Each hidden layer's dropout rate during fine-tuning, checked per layer.
+_DROPOUT_CONSTRAINTS = {"fine_tune_dropout": [Interval(Real, 0, 1, closed="left")]}
 
 
 def _solver_settings(solver, max_iter, **settings):
@@ -124,6 +137,16 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         Output activation of the first autoencoder (see
         :class:`SparseAutoencoderTransformer`). Deeper autoencoders
         reconstruct sigmoid activations and always use "sigmoid".
+    corruption_level : float or sequence of float, default=0.0
+        Masking noise of each autoencoder: the fraction of its inputs set to
+        0 during pretraining, one value for every layer or one per layer.
+        Above 0 the autoencoders are denoising autoencoders, the stacked
+        denoising autoencoder of Vincent et al. (2010) (see
+        :class:`SparseAutoencoderTransformer`).
+    tied_weights : bool or sequence of bool, default=False
+        Pretrain each autoencoder with its decoder tied to its encoder,
+        ``W2 = W1.T`` (see :class:`SparseAutoencoderTransformer`); one value
+        for every layer or one per layer.
     pretrain_solver : {"lbfgs", "adam", "sgd"}, default="adam"
         Solver of each autoencoder.
     pretrain_max_iter : int, default=20
@@ -149,6 +172,21 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         Step size of the fine-tuning's adam or sgd.
     fine_tune_alpha : float, default=1e-5
         Weight decay of the hidden layers during fine-tuning.
+    fine_tune_dropout : float or sequence of float, default=0.0
+        Dropout rate of each hidden layer's units during fine-tuning, in
+        [0, 1): one value for every hidden layer or one per layer. Inverted
+        dropout: the kept activations are divided by ``1 - rate`` while
+        training, so prediction uses the whole network unchanged
+        (Srivastava et al., 2014). Needs a minibatch ``fine_tune_solver``.
+    fine_tune_input_dropout : float, default=0.0
+        Dropout rate of the input features during fine-tuning, in [0, 1)
+        (inverted, as ``fine_tune_dropout``).
+    fine_tune_max_norm : float or None, default=None
+        Max-norm constraint of fine-tuning: after every update, each unit's
+        incoming weight vector (a column of ``coefs_[k]``, every layer) is
+        scaled back to this L2 norm when longer. Dropout's usual companion,
+        which lets it use large learning rates. None: no constraint. Needs a
+        minibatch ``fine_tune_solver``.
     fine_tune_early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data, stop
         fine-tuning when its accuracy stops improving and keep the best
@@ -165,6 +203,15 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         Shuffle the samples at each epoch (adam and sgd).
     momentum : float, default=0.9
         Momentum of sgd.
+    learning_rate : {"constant", "linear", "cosine"}, default="constant"
+        Learning-rate schedule of the minibatch solvers of pretraining and
+        fine-tuning, over each stage's ``*_max_iter`` epochs (see
+        :class:`SparseAutoencoderTransformer`): ``"linear"`` and
+        ``"cosine"`` decay each stage's ``*_learning_rate_init`` to
+        ``learning_rate_final_ratio`` of it in its last epoch.
+    learning_rate_final_ratio : float, default=0.01
+        Final step size of the decaying schedules, as a fraction of the
+        initial one, in [0, 1].
     random_state : int, RandomState instance or None, default=None
         Seeds every stage. Pass an int for reproducible results.
     verbose : int, default=0
@@ -248,6 +295,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         "sparsity_weight": [Interval(Real, 0, None, closed="left"), "array-like"],
         "alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
         "decoder": [StrOptions({"auto", "sigmoid", "linear"})],
+        "corruption_level": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "tied_weights": ["boolean", "array-like"],
         "pretrain_solver": SOLVER_PARAMETER_CONSTRAINTS["solver"],
         "pretrain_max_iter": SOLVER_PARAMETER_CONSTRAINTS["max_iter"],
         "pretrain_batch_size": SOLVER_PARAMETER_CONSTRAINTS["batch_size"],
@@ -264,6 +313,9 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             "learning_rate_init"
         ],
         "fine_tune_alpha": [Interval(Real, 0, None, closed="left")],
+        "fine_tune_dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        "fine_tune_input_dropout": [Interval(Real, 0, 1, closed="left")],
+        "fine_tune_max_norm": [Interval(Real, 0, None, closed="neither"), None],
         "fine_tune_early_stopping": ["boolean"],
         **{
             name: SOLVER_PARAMETER_CONSTRAINTS[name]
@@ -273,6 +325,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 "n_iter_no_change",
                 "shuffle",
                 "momentum",
+                "learning_rate",
+                "learning_rate_final_ratio",
                 "random_state",
                 "verbose",
                 "warm_start",
@@ -288,6 +342,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         sparsity_weight=3.0,
         alpha=1e-4,
         decoder="auto",
+        corruption_level=0.0,
+        tied_weights=False,
         pretrain_solver="adam",
         pretrain_max_iter=20,
         pretrain_batch_size="auto",
@@ -300,12 +356,17 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         fine_tune_batch_size="auto",
         fine_tune_learning_rate_init=1e-3,
         fine_tune_alpha=1e-5,
+        fine_tune_dropout=0.0,
+        fine_tune_input_dropout=0.0,
+        fine_tune_max_norm=None,
         fine_tune_early_stopping=False,
         validation_fraction=0.1,
         tol=1e-4,
         n_iter_no_change=10,
         shuffle=True,
         momentum=0.9,
+        learning_rate="constant",
+        learning_rate_final_ratio=0.01,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -315,6 +376,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         self.sparsity_weight = sparsity_weight
         self.alpha = alpha
         self.decoder = decoder
+        self.corruption_level = corruption_level
+        self.tied_weights = tied_weights
         self.pretrain_solver = pretrain_solver
         self.pretrain_max_iter = pretrain_max_iter
         self.pretrain_batch_size = pretrain_batch_size
@@ -327,12 +390,17 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         self.fine_tune_batch_size = fine_tune_batch_size
         self.fine_tune_learning_rate_init = fine_tune_learning_rate_init
         self.fine_tune_alpha = fine_tune_alpha
+        self.fine_tune_dropout = fine_tune_dropout
+        self.fine_tune_input_dropout = fine_tune_input_dropout
+        self.fine_tune_max_norm = fine_tune_max_norm
         self.fine_tune_early_stopping = fine_tune_early_stopping
         self.validation_fraction = validation_fraction
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.shuffle = shuffle
         self.momentum = momentum
+        self.learning_rate = learning_rate
+        self.learning_rate_final_ratio = learning_rate_final_ratio
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -435,6 +503,12 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         rhos = _per_layer(self.sparsity_target, n_layers, "sparsity_target")
         betas = _per_layer(self.sparsity_weight, n_layers, "sparsity_weight")
         alphas = _per_layer(self.alpha, n_layers, "alpha")
+        noise = _per_layer(self.corruption_level, n_layers, "corruption_level")
+        tied = _per_layer(self.tied_weights, n_layers, "tied_weights")
+        dropout = _per_layer(
+            self.fine_tune_dropout, n_layers, "fine_tune_dropout", _DROPOUT_CONSTRAINTS
+        )
+        self._check_fine_tune_regularisation(dropout)
 
         if continuing:
             encoder = self._label_encoder
@@ -455,7 +529,12 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         rng = check_random_state(self.random_state)
 
         X_val = y_val = sw_val = None
-        if self.fine_tune_early_stopping and not incremental and self.fine_tune:
+        if (
+            self.fine_tune_early_stopping
+            and self.fine_tune
+            and self.fine_tune_solver != "lbfgs"
+            and not incremental
+        ):
             (X, X_val), (Y, Y_val), (sample_weight, sw_val) = split_validation(
                 X,
                 Y,
@@ -473,7 +552,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             pretrained = None
         else:
             autoencoders, features = self._pretrain(
-                X, rhos, betas, alphas, rng, sample_weight
+                X, (rhos, betas, alphas, noise, tied), rng, sample_weight
             )
             softmax_coef, softmax_intercept, pretrain_loss = self._fit_softmax(
                 features, Y, rng, sample_weight
@@ -496,6 +575,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 incremental,
                 continuing,
                 (X_val, y_val, sw_val),
+                dropout,
             )
             theta = result.theta
 
@@ -561,6 +641,16 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 f"{classes.tolist()}."
             )
 
+    def _check_fine_tune_regularisation(self, dropout):
+        """Dropout and max-norm act between minibatch updates: not with lbfgs."""
+        uses = any(dropout) or self.fine_tune_input_dropout > 0
+        uses = uses or self.fine_tune_max_norm is not None
+        if uses and self.fine_tune_solver == "lbfgs":
+            raise ValueError(
+                "fine_tune_dropout, fine_tune_input_dropout and fine_tune_max_norm "
+                "need a minibatch fine_tune_solver ('adam' or 'sgd'), not 'lbfgs'."
+            )
+
     def _hidden_sizes(self):
         sizes = np.atleast_1d(self.hidden_layer_sizes)
         if sizes.ndim != 1 or sizes.size == 0 or np.any(sizes < 1):
@@ -576,8 +666,13 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
     def _fine_tune_alphas(self):
         return [self.fine_tune_alpha] * len(self._hidden_sizes()) + [self.softmax_alpha]
 
-    def _pretrain(self, X, rhos, betas, alphas, rng, sample_weight):
-        """Greedy layer-wise pretraining: each autoencoder on the previous output."""
+    def _pretrain(self, X, per_layer, rng, sample_weight):
+        """Greedy layer-wise pretraining: each autoencoder on the previous output.
+
+        ``per_layer`` holds each layer's sparsity target, sparsity weight,
+        weight decay, corruption level and tied weights.
+        """
+        rhos, betas, alphas, noise, tied = per_layer
         autoencoders, features = [], X
         for k, n_units in enumerate(self._hidden_sizes()):
             if self.verbose:
@@ -588,6 +683,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 sparsity_weight=betas[k],
                 alpha=alphas[k],
                 decoder=self.decoder if k == 0 else "sigmoid",
+                corruption_level=noise[k],
+                tied_weights=tied[k],
                 solver=self.pretrain_solver,
                 batch_size=self.pretrain_batch_size,
                 learning_rate_init=self.pretrain_learning_rate_init,
@@ -596,6 +693,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 n_iter_no_change=self.n_iter_no_change,
                 shuffle=self.shuffle,
                 momentum=self.momentum,
+                learning_rate=self.learning_rate,
+                learning_rate_final_ratio=self.learning_rate_final_ratio,
                 random_state=rng.randint(_MAX_SEED),
                 verbose=self.verbose,
             )
@@ -637,12 +736,14 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         coef, intercept = (a.copy() for a in unpack(result.theta, layer_shapes(sizes)))
         return coef, intercept, result.loss
 
-    def _fine_tune(self, theta, data, sizes, rng, incremental, continuing, validation):
+    def _fine_tune(
+        self, theta, data, sizes, rng, incremental, continuing, validation, dropout
+    ):
         """Backpropagation through the whole stack with the chosen solver.
 
         ``data`` is ``(X, Y)`` or ``(X, Y, sample_weight)``; ``validation``
         is ``(X_val, y_val, sample_weight_val)``, X_val None without early
-        stopping.
+        stopping; ``dropout`` is each hidden layer's dropout rate.
         """
         if self.verbose:
             print("Fine-tuning the whole network")
@@ -651,6 +752,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             self.fine_tune_max_iter,
             batch_size=self.fine_tune_batch_size,
             learning_rate_init=self.fine_tune_learning_rate_init,
+            learning_rate=self.learning_rate,
+            learning_rate_final_ratio=self.learning_rate_final_ratio,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             shuffle=self.shuffle,
@@ -658,8 +761,15 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             verbose=self.verbose,
         )
         alphas = self._fine_tune_alphas()
+        input_rate = self.fine_tune_input_dropout
+        noisy = input_rate > 0 or any(dropout)
+        # drawn only when used, so that a fit without dropout is unchanged
+        generator = np.random.default_rng(rng.randint(_MAX_SEED)) if noisy else None
 
         def objective(theta, X, Y, sw=None, grad=None, workspace=None):
+            masks = None
+            if noisy:  # fresh masks for every minibatch
+                X, masks = self._dropout(X, sizes, dropout, generator, workspace)
             return network_loss_grad(
                 theta,
                 X,
@@ -667,9 +777,18 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 sizes,
                 alpha=alphas,
                 sample_weight=sw,
+                dropout_masks=masks,
                 grad=grad,
                 workspace=workspace,
             )
+
+        after_update = None
+        if self.fine_tune_max_norm is not None:
+            max_norm = self.fine_tune_max_norm
+
+            def after_update(theta):
+                for coef in unpack(theta, layer_shapes(sizes))[0::2]:
+                    clip_column_norms(coef, max_norm)
 
         X_val, y_val, sw_val = validation
         validation_score = None
@@ -690,7 +809,30 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             previous_state=getattr(self, "_solver_state", None) if continuing else None,
             validation_score=validation_score,
             incremental=incremental,
+            after_update=after_update,
         )
+
+    def _dropout(self, X, sizes, rates, generator, workspace):
+        """The minibatch's dropped inputs and one mask per hidden layer."""
+        m, dtype = X.shape[0], X.dtype
+        if self.fine_tune_input_dropout > 0:
+            out = None
+            if not sp.issparse(X) and workspace is not None:
+                out = workspace.get("dropped_input", X.shape, dtype)
+            X = masked_copy(
+                X, self.fine_tune_input_dropout, generator, rescale=True, out=out
+            )
+        masks = []
+        for k, (units, rate) in enumerate(zip(sizes[1:-1], rates)):
+            out = (
+                None
+                if workspace is None
+                else workspace.get(f"mask{k}", (m, units), dtype)
+            )
+            masks.append(
+                dropout_mask((m, units), rate, generator, dtype, out) if rate else None
+            )
+        return X, masks
 
     @staticmethod
     def _forward(X, coefs, intercepts, softmax=True):

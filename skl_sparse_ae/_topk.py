@@ -128,6 +128,17 @@ class TopKSparseAutoencoder(
         Minibatch size; "auto" means ``min(256, n_samples)``.
     learning_rate_init : float, default=1e-3
         Step size of adam and sgd.
+    learning_rate : {"constant", "linear", "cosine"}, default="constant"
+        Learning-rate schedule of adam and sgd over ``max_iter`` epochs:
+        ``"constant"`` keeps ``learning_rate_init`` (MLPClassifier's
+        ``"constant"``); ``"linear"`` and ``"cosine"`` decay it epoch by
+        epoch, from ``learning_rate_init`` in the first epoch to
+        ``learning_rate_init * learning_rate_final_ratio`` in epoch
+        ``max_iter``, so that no second stage at a lower rate is needed.
+        With ``partial_fit``, each call is one epoch of the decay.
+    learning_rate_final_ratio : float, default=0.01
+        Final step size of the ``"linear"`` and ``"cosine"`` schedules, as a
+        fraction of ``learning_rate_init``, in [0, 1].
     max_iter : int, default=200
         Epochs at most.
     tol : float, default=1e-4
@@ -267,6 +278,8 @@ class TopKSparseAutoencoder(
         solver="adam",
         batch_size="auto",
         learning_rate_init=1e-3,
+        learning_rate="constant",
+        learning_rate_final_ratio=0.01,
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=10,
@@ -295,6 +308,8 @@ class TopKSparseAutoencoder(
         self.solver = solver
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.learning_rate_final_ratio = learning_rate_final_ratio
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change

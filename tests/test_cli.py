@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.fixes import parse_version
 
 from skl_sparse_ae import __version__
-from skl_sparse_ae._cli import main
+from skl_sparse_ae._cli import _build_parser, main
 from skl_sparse_ae.datasets import write_idx
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -627,3 +627,50 @@ def test_observe_progress_is_no_estimator_parameter():
     for estimator in (SparseAE(), StackedSparseAEClassifier()):
         assert not any("progress" in name for name in estimator.get_params())
         assert not hasattr(estimator, "observe_progress")
+
+
+@pytest.mark.parametrize("name", ["default", "seed", "ufldl", "best"])
+def test_named_configurations(tmp_path, capsys, name):
+    from skl_sparse_ae._configs import CONFIGS, config_params
+
+    # QUICK's sizes and iterations override the configuration's: a fast run
+    # that keeps the configuration's other parameters
+    code, out, err = run(
+        capsys, *QUICK, "--config", name, "--no-plots", "--output-dir", tmp_path
+    )
+    assert code == 0, err
+    params = read_results(tmp_path)["parameters"]
+    expected = config_params(name)
+    for key in ("hidden_layer_sizes", "pretrain_max_iter", "fine_tune_max_iter"):
+        expected.pop(key, None)
+    assert {k: params[k] for k in expected} == expected
+    assert params["hidden_layer_sizes"] == [16, 8]
+    results = read_results(tmp_path)
+    if name == "seed":  # the seed's experiment: no fine-tuning
+        assert results["accuracy_after_fine_tuning"] is None
+        assert "Test accuracy after fine-tuning" not in out
+    else:
+        assert results["accuracy_after_fine_tuning"] is not None
+    help_text = " ".join(_build_parser().format_help().split())
+    assert f"{name}: {CONFIGS[name]['description']}" in help_text
+
+
+def test_fine_tune_flag_overrides_the_configuration(tmp_path, capsys):
+    code, out, err = run(
+        capsys,
+        *QUICK,
+        "--config",
+        "seed",
+        "--fine-tune",
+        "--no-plots",
+        "--output-dir",
+        tmp_path,
+    )
+    assert code == 0, err
+    assert read_results(tmp_path)["parameters"]["fine_tune"] is True
+
+
+def test_unknown_configuration_is_a_usage_error(capsys):
+    code, out, err = run(capsys, "--config", "huge")
+    assert code == 2
+    assert "invalid choice: 'huge'" in err

@@ -35,6 +35,7 @@ STACK = "skl_sparse_ae._stacked.StackedSparseAEClassifier"
 MINIBATCH = [
     "skl_sparse_ae._objective.Workspace",
     "skl_sparse_ae._solvers.MinibatchSolver",
+    "skl_sparse_ae._solvers.LearningRateSchedule",
 ]
 ADAM = "skl_sparse_ae._solvers.AdamOptimizer"
 SGD = "skl_sparse_ae._solvers.SGDOptimizer"
