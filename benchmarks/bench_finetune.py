@@ -4,7 +4,8 @@ and the network's GEMM floor, measured side by side in one run.
 Usage::
 
     python benchmarks/bench_finetune.py [--epochs 4] [--solver adam]
-        [--hidden 200 200] [--dtype float32] [--threads N] [--kernel-threads N]
+        [--hidden 200 200] [--dropout 0 0.5] [--input-dropout 0.2]
+        [--dtype float32] [--threads N] [--kernel-threads N]
 
 For each dtype and solver:
 
@@ -12,7 +13,9 @@ For each dtype and solver:
   pretraining epoch per layer and ``fine_tune_max_iter`` of 1 and of
   ``--epochs``: the fine-tuning epoch is ``(fit(E) - fit(1)) / (E - 1)``, so
   pretraining and the softmax layer cancel out; "in-solver" is the time inside
-  the fine-tuning's epochs loop alone, divided by E;
+  the fine-tuning's epochs loop alone, divided by E; one row per
+  ``--dropout`` rate of the hidden units (with ``--input-dropout`` on the
+  inputs where the rate is not 0), so dropout's cost is read side by side;
 * ``MLPClassifier(hidden_layer_sizes=--hidden, activation="logistic")``, same
   solver, batch size 256, learning rate, alpha and epochs, timed the same way
   (scikit-learn keeps float32 data in float32 since 1.3);
@@ -65,10 +68,12 @@ def load_digits_of_mnist(mnist_dir, n_samples):
     return X, mnist.y_train[:n_samples], f"data: {source}, {X.shape[0]} x {X.shape[1]}"
 
 
-def ours(X, y, hidden, solver, epochs, seed):
+def ours(X, y, hidden, solver, epochs, seed, dropout=(0.0, 0.0)):
     def run():
         clf = StackedSparseAEClassifier(
             hidden_layer_sizes=hidden,
+            fine_tune_dropout=dropout[0],
+            fine_tune_input_dropout=dropout[1],
             pretrain_max_iter=1,
             softmax_max_iter=5,
             fine_tune_solver=solver,
@@ -165,6 +170,19 @@ def main(argv=None):
     )
     parser.add_argument("--hidden", type=int, nargs="+", default=[200, 200])
     parser.add_argument("--no-mlp", action="store_true", help="skip MLPClassifier")
+    parser.add_argument(
+        "--dropout",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        help="dropout rates of the hidden units, one row each (default: 0)",
+    )
+    parser.add_argument(
+        "--input-dropout",
+        type=float,
+        default=0.2,
+        help="dropout rate of the inputs in the rows with dropout (default: 0.2)",
+    )
     args = parser.parse_args(argv)
     if args.epochs < 2:
         parser.error("--epochs must be at least 2")
@@ -182,12 +200,14 @@ def main(argv=None):
     rows = []
     for dtype in args.dtype:
         Xd = X.astype(dtype)
-        for solver in args.solver:
+        for solver, rate in ((s, r) for s in args.solver for r in args.dropout):
             E = args.epochs
+            drop = (rate, args.input_dropout if rate else 0.0)
+            seed = args.random_state
             funcs = {
                 "floor": network_floor(Xd, sizes, BATCH_SIZE),
-                "ours 1": ours(Xd, y, hidden, solver, 1, args.random_state),
-                f"ours {E}": ours(Xd, y, hidden, solver, E, args.random_state),
+                "ours 1": ours(Xd, y, hidden, solver, 1, seed, drop),
+                f"ours {E}": ours(Xd, y, hidden, solver, E, seed, drop),
             }
             if not args.no_mlp:
                 funcs["mlp 1"] = mlp(Xd, y, hidden, solver, 1, args.random_state)
@@ -196,8 +216,11 @@ def main(argv=None):
             floor = t["floor"]["fit"]
             per_epoch = (t[f"ours {E}"]["fit"] - t["ours 1"]["fit"]) / (E - 1)
             in_solver = t[f"ours {E}"]["in_solver"]
+            label = f"{dtype} {solver}"
+            if rate:
+                label += f", dropout {rate:g}/{drop[1]:g}"
             row = [
-                f"{dtype} {solver}",
+                label,
                 f"{floor:.3f}",
                 f"{per_epoch:.3f}",
                 f"{per_epoch / floor:.2f}x",

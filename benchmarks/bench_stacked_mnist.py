@@ -49,9 +49,10 @@ from skl_sparse_ae.datasets import load_mnist
 PIPELINE = {
     "ae": dict(
         n_components=1000,
+        sparsity_weight=0.5,
+        corruption_level=0.2,
         solver="adam",
         learning_rate_init=0.01,
-        learning_rate="cosine",
         max_iter=10,
     ),
     "clf": dict(C=1.0, max_iter=500),
@@ -148,7 +149,9 @@ def _run(name, seed, overrides, stages, args, X_train, y_train, mnist):
     baseline = name not in CONFIGS
     if baseline:
         clf = _baseline(name, seed, overrides if name == "pipeline" else {})
-        shown = json.dumps(PIPELINE, default=str) if name == "pipeline" else ""
+        shown = ""
+        if name == "pipeline":
+            shown = json.dumps({**PIPELINE, "overrides": overrides}, default=str)
     else:
         params = {**config_params(name), **overrides}
         clf = StackedSparseAEClassifier(

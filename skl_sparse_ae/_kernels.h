@@ -93,6 +93,18 @@ static inline double sae_exp(double x) {
     return x > 709.78 ? INFINITY : y;
 }
 
+/* lowbias32 (C. Wellons' hash prospector): a bijective 32-bit mixer of good
+ * quality. Hashing a counter gives random bits that do not depend on how the
+ * work is split among threads. */
+static inline uint32_t sae_hash32(uint32_t x) {
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
 #define SAE_T float
 #define SAE_S(name) name##_f
 #define SAE_EXP sae_expf

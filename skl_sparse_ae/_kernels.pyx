@@ -24,6 +24,7 @@ import threadpoolctl
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport uint32_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 
@@ -65,6 +66,14 @@ cdef extern from "_kernels.h" nogil:
                    float lr, float mu, int nesterov)
     void sae_sgd_d(double *theta, const double *g, double *vel, Py_ssize_t n,
                    double lr, double mu, int nesterov)
+    # entries [start, start + n) of out; src: the values to keep, or NULL for
+    # a mask of 0 and scale
+    void sae_dropout_f(float *out, const float *src, Py_ssize_t start,
+                       Py_ssize_t n, uint32_t threshold, uint32_t seed,
+                       float scale)
+    void sae_dropout_d(double *out, const double *src, Py_ssize_t start,
+                       Py_ssize_t n, uint32_t threshold, uint32_t seed,
+                       double scale)
 
 
 OPENMP_ENABLED = bool(SAE_OPENMP)
@@ -502,3 +511,39 @@ def take_rows(const floating[:, ::1] src, const Py_ssize_t[::1] rows,
             r1 = _block_start(k + 1, blocks, m)
             for i in range(r0, r1):
                 memcpy(&out[i, 0], &src[rows[i], 0], row_bytes)
+
+
+def dropout(floating[:, ::1] out, double keep, double scale, uint32_t seed,
+            const floating[:, ::1] src=None):
+    """Inverted dropout in one pass: ``out = where(u < keep, scale * src, 0)``.
+
+    ``u`` is uniform in [0, 1) from a hash of each entry's flat index and
+    ``seed`` (``sae_hash32`` in ``_kernels.h``; ``tests/test_kernels.py`` has
+    the numpy formula), so the mask depends on the seed alone, not on the
+    threads. Without ``src`` the mask itself is written: ``scale`` where kept,
+    0 elsewhere. An entry is kept with probability ``keep`` (to 2**-32).
+    """
+    cdef Py_ssize_t m = out.shape[0], n = out.shape[1], k, r0, r1
+    cdef const floating *values = NULL
+    if src is not None:
+        if src.shape[0] != m or src.shape[1] != n:
+            raise ValueError("src must have the shape of out")
+    if not 0 <= keep <= 1:
+        raise ValueError(f"keep must lie in [0, 1], got {keep}")
+    cdef uint32_t threshold = <uint32_t> min(keep * 4294967296.0, 4294967295.0)
+    if m == 0 or n == 0:
+        return
+    if src is not None:
+        values = &src[0, 0]
+    cdef floating *dest = &out[0, 0]
+    cdef Py_ssize_t blocks = _n_blocks(m, n, effective_n_threads())
+    with nogil:
+        for k in prange(blocks, num_threads=blocks, schedule="static"):
+            r0 = _block_start(k, blocks, m)
+            r1 = _block_start(k + 1, blocks, m)
+            if floating is float:
+                sae_dropout_f(dest, values, r0 * n, (r1 - r0) * n, threshold,
+                              seed, <float> scale)
+            else:
+                sae_dropout_d(dest, values, r0 * n, (r1 - r0) * n, threshold,
+                              seed, scale)

@@ -201,3 +201,29 @@ static SAE_CLONES void SAE_S(sae_sgd)(
         }
     }
 }
+
+/* Inverted dropout of entries [start, start + n) of out (and src, which may
+ * be NULL): out[i] = scale * (src ? src[i] : 1) where the hash of i (with
+ * the seed) falls below threshold, else 0. An entry is kept with
+ * probability threshold / 2^32. */
+static SAE_CLONES void SAE_S(sae_dropout)(
+    SAE_T *SAE_RESTRICT out, const SAE_T *SAE_RESTRICT src, ptrdiff_t start,
+    ptrdiff_t n, uint32_t threshold, uint32_t seed, SAE_T scale)
+{
+    SAE_T *SAE_RESTRICT o = out + start;
+    uint32_t first = (uint32_t)start;
+    if (src) {
+        const SAE_T *SAE_RESTRICT x = src + start;
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < n; i++) {
+            uint32_t h = sae_hash32((first + (uint32_t)i) * 0x9e3779b9U + seed);
+            o[i] = h < threshold ? x[i] * scale : (SAE_T)0;
+        }
+    } else {
+#pragma omp simd
+        for (ptrdiff_t i = 0; i < n; i++) {
+            uint32_t h = sae_hash32((first + (uint32_t)i) * 0x9e3779b9U + seed);
+            o[i] = h < threshold ? scale : (SAE_T)0;
+        }
+    }
+}

@@ -283,8 +283,11 @@ def mean_activation(X, coef, intercept, chunk_size=4096, sample_weight=None):
 def masked_copy(X, rate, generator, *, rescale=False, out=None):
     """X with a random fraction ``rate`` of its entries set to 0 (a new array).
 
-    Masking noise: each entry is kept with probability ``1 - rate``, drawn
-    independently by ``generator`` (a :class:`numpy.random.Generator`). The
+    Masking noise: each entry is kept with probability ``1 - rate``,
+    independently of the others. For a dense X the mask is one pass of the
+    compiled kernel :func:`_kernels.dropout`, from a seed that ``generator``
+    (a :class:`numpy.random.Generator`) draws; for a sparse X, ``generator``
+    draws it directly. The
     denoising autoencoder (Vincent et al., 2008) encodes such a copy and
     reconstructs the clean X. With ``rescale`` the kept entries are divided by
     ``1 - rate``, so the expectation is X: inverted dropout of the inputs.
@@ -315,12 +318,21 @@ def masked_copy(X, rate, generator, *, rescale=False, out=None):
         return masked
     if out is None:
         out = np.empty(X.shape, dtype=X.dtype)
-    generator.random(out=out, dtype=out.dtype)
-    np.less(out, keep, out=out)  # 1 where kept, 0 where masked
-    if rescale:
-        out *= out.dtype.type(1.0 / keep)
-    out *= X
+    # one fused pass; the mask is a hash of each entry's index and a seed
+    # drawn from the generator, so it does not depend on the threads
+    _kernels.dropout(
+        out,
+        keep,
+        1.0 / keep if rescale else 1.0,
+        _seed(generator),
+        np.ascontiguousarray(X),
+    )
     return out
+
+
+def _seed(generator):
+    """A fresh 32-bit seed for a kernel's counter-based mask."""
+    return int(generator.integers(0, 2**32, dtype=np.uint64))
 
 
 def dropout_mask(shape, rate, generator, dtype, out=None):
@@ -328,13 +340,12 @@ def dropout_mask(shape, rate, generator, dtype, out=None):
 
     Multiplying a layer's activations by it drops each unit of each row with
     probability ``rate`` and keeps the expectation, so a network trained with
-    it needs no rescaling at prediction (Srivastava et al., 2014).
+    it needs no rescaling at prediction (Srivastava et al., 2014). One pass of
+    :func:`_kernels.dropout` from a seed that ``generator`` draws.
     """
     if out is None:
         out = np.empty(shape, dtype=dtype)
-    generator.random(out=out, dtype=out.dtype)
-    np.less(out, 1.0 - rate, out=out)
-    out *= out.dtype.type(1.0 / (1.0 - rate))
+    _kernels.dropout(out, 1.0 - rate, 1.0 / (1.0 - rate), _seed(generator))
     return out
 
 

@@ -153,8 +153,16 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         Iterations (lbfgs) or epochs (adam, sgd) of each autoencoder.
     pretrain_batch_size : int or "auto", default="auto"
         Minibatch size of each autoencoder; "auto" is ``min(256, n_samples)``.
-    pretrain_learning_rate_init : float, default=1e-3
-        Step size of each autoencoder's adam or sgd.
+    pretrain_learning_rate_init : float, default=1e-2
+        Step size of each autoencoder's adam or sgd. At 1e-3, ten or twenty
+        epochs leave the autoencoders undertrained on MNIST-sized data.
+    pretrain_learning_rate : {"constant", "linear", "cosine"}, default="constant"
+        Learning-rate schedule of each autoencoder's adam or sgd over its
+        ``pretrain_max_iter`` epochs (see
+        :class:`SparseAutoencoderTransformer`'s ``learning_rate``). A
+        decaying rate can leave a wide autoencoder on the plateau where every
+        unit is equally active on every input: keep it constant unless the
+        epochs are many.
     softmax_alpha : float, default=1e-4
         Weight decay of the softmax layer, during its own training and
         during fine-tuning.
@@ -170,6 +178,14 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         Minibatch size of the fine-tuning; "auto" is ``min(256, n_samples)``.
     fine_tune_learning_rate_init : float, default=1e-3
         Step size of the fine-tuning's adam or sgd.
+    fine_tune_learning_rate : {"constant", "linear", "cosine"}, default="constant"
+        Learning-rate schedule of the fine-tuning's adam or sgd:
+        ``"linear"`` and ``"cosine"`` decay ``fine_tune_learning_rate_init``
+        to ``learning_rate_final_ratio`` of it in epoch
+        ``fine_tune_max_iter``. On MNIST-sized data a cosine decay over 50
+        epochs with ``fine_tune_dropout=0.2`` beats the constant rate (the
+        command line's ``--config default``); on small data, where 200
+        epochs are few minibatches, the constant rate does better.
     fine_tune_alpha : float, default=1e-5
         Weight decay of the hidden layers during fine-tuning.
     fine_tune_dropout : float or sequence of float, default=0.0
@@ -203,15 +219,10 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         Shuffle the samples at each epoch (adam and sgd).
     momentum : float, default=0.9
         Momentum of sgd.
-    learning_rate : {"constant", "linear", "cosine"}, default="constant"
-        Learning-rate schedule of the minibatch solvers of pretraining and
-        fine-tuning, over each stage's ``*_max_iter`` epochs (see
-        :class:`SparseAutoencoderTransformer`): ``"linear"`` and
-        ``"cosine"`` decay each stage's ``*_learning_rate_init`` to
-        ``learning_rate_final_ratio`` of it in its last epoch.
     learning_rate_final_ratio : float, default=0.01
-        Final step size of the decaying schedules, as a fraction of the
-        initial one, in [0, 1].
+        Final step size of the decaying schedules (``pretrain_learning_rate``,
+        ``fine_tune_learning_rate``), as a fraction of the stage's initial
+        one, in [0, 1].
     random_state : int, RandomState instance or None, default=None
         Seeds every stage. Pass an int for reproducible results.
     verbose : int, default=0
@@ -303,6 +314,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         "pretrain_learning_rate_init": SOLVER_PARAMETER_CONSTRAINTS[
             "learning_rate_init"
         ],
+        "pretrain_learning_rate": SOLVER_PARAMETER_CONSTRAINTS["learning_rate"],
         "softmax_alpha": [Interval(Real, 0, None, closed="left")],
         "softmax_max_iter": [Interval(Integral, 1, None, closed="left")],
         "fine_tune": ["boolean"],
@@ -312,6 +324,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         "fine_tune_learning_rate_init": SOLVER_PARAMETER_CONSTRAINTS[
             "learning_rate_init"
         ],
+        "fine_tune_learning_rate": SOLVER_PARAMETER_CONSTRAINTS["learning_rate"],
         "fine_tune_alpha": [Interval(Real, 0, None, closed="left")],
         "fine_tune_dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "fine_tune_input_dropout": [Interval(Real, 0, 1, closed="left")],
@@ -325,7 +338,6 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 "n_iter_no_change",
                 "shuffle",
                 "momentum",
-                "learning_rate",
                 "learning_rate_final_ratio",
                 "random_state",
                 "verbose",
@@ -347,7 +359,8 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         pretrain_solver="adam",
         pretrain_max_iter=20,
         pretrain_batch_size="auto",
-        pretrain_learning_rate_init=1e-3,
+        pretrain_learning_rate_init=1e-2,
+        pretrain_learning_rate="constant",
         softmax_alpha=1e-4,
         softmax_max_iter=200,
         fine_tune=True,
@@ -355,6 +368,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         fine_tune_max_iter=200,
         fine_tune_batch_size="auto",
         fine_tune_learning_rate_init=1e-3,
+        fine_tune_learning_rate="constant",
         fine_tune_alpha=1e-5,
         fine_tune_dropout=0.0,
         fine_tune_input_dropout=0.0,
@@ -365,7 +379,6 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         n_iter_no_change=10,
         shuffle=True,
         momentum=0.9,
-        learning_rate="constant",
         learning_rate_final_ratio=0.01,
         random_state=None,
         verbose=0,
@@ -382,6 +395,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         self.pretrain_max_iter = pretrain_max_iter
         self.pretrain_batch_size = pretrain_batch_size
         self.pretrain_learning_rate_init = pretrain_learning_rate_init
+        self.pretrain_learning_rate = pretrain_learning_rate
         self.softmax_alpha = softmax_alpha
         self.softmax_max_iter = softmax_max_iter
         self.fine_tune = fine_tune
@@ -389,6 +403,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         self.fine_tune_max_iter = fine_tune_max_iter
         self.fine_tune_batch_size = fine_tune_batch_size
         self.fine_tune_learning_rate_init = fine_tune_learning_rate_init
+        self.fine_tune_learning_rate = fine_tune_learning_rate
         self.fine_tune_alpha = fine_tune_alpha
         self.fine_tune_dropout = fine_tune_dropout
         self.fine_tune_input_dropout = fine_tune_input_dropout
@@ -399,7 +414,6 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         self.n_iter_no_change = n_iter_no_change
         self.shuffle = shuffle
         self.momentum = momentum
-        self.learning_rate = learning_rate
         self.learning_rate_final_ratio = learning_rate_final_ratio
         self.random_state = random_state
         self.verbose = verbose
@@ -693,7 +707,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 n_iter_no_change=self.n_iter_no_change,
                 shuffle=self.shuffle,
                 momentum=self.momentum,
-                learning_rate=self.learning_rate,
+                learning_rate=self.pretrain_learning_rate,
                 learning_rate_final_ratio=self.learning_rate_final_ratio,
                 random_state=rng.randint(_MAX_SEED),
                 verbose=self.verbose,
@@ -752,7 +766,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             self.fine_tune_max_iter,
             batch_size=self.fine_tune_batch_size,
             learning_rate_init=self.fine_tune_learning_rate_init,
-            learning_rate=self.learning_rate,
+            learning_rate=self.fine_tune_learning_rate,
             learning_rate_final_ratio=self.learning_rate_final_ratio,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,

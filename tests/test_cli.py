@@ -382,8 +382,8 @@ def test_python_m_help():
     "args, solver, max_iter",
     [
         ([], "lbfgs", 2000),  # digits: UFLDL's L-BFGS, to convergence
-        (["--dataset", "mnist"], "adam", 20),  # the classifier's defaults
-        (["--pretrain-solver", "adam"], "adam", 20),
+        (["--dataset", "mnist"], "adam", 10),  # --config default
+        (["--pretrain-solver", "adam"], "adam", 10),
         (["--pretrain-max-iter", "7"], "adam", 7),
     ],
 )
@@ -588,8 +588,11 @@ def test_default_digits_run_converges_without_warnings(tmp_path, capsys):
         "early stopping",
     ]
     assert "note:" not in out
-    assert results["accuracy_before_fine_tuning"] > 0.95
-    assert results["accuracy_after_fine_tuning"] > 0.95
+    # the default's digits accuracy must not drop: 98.2 % before and after
+    # fine-tuning when written, so at most two more of the 450 test images
+    # misclassified (the count moves by one with the threads' rounding)
+    assert results["accuracy_before_fine_tuning"] >= 0.977
+    assert results["accuracy_after_fine_tuning"] >= 0.977
 
 
 # -- the hook the command follows the solvers with ----------------------------
@@ -674,3 +677,24 @@ def test_unknown_configuration_is_a_usage_error(capsys):
     code, out, err = run(capsys, "--config", "huge")
     assert code == 2
     assert "invalid choice: 'huge'" in err
+
+
+def test_corruption_and_dropout_options(tmp_path, capsys):
+    code, out, err = run(
+        capsys,
+        *QUICK,
+        "--corruption-level",
+        "0.3",
+        "--dropout",
+        "0.1",
+        "--no-plots",
+        "--output-dir",
+        tmp_path,
+    )
+    assert code == 0, err
+    params = read_results(tmp_path)["parameters"]
+    assert params["corruption_level"] == 0.3
+    assert params["fine_tune_dropout"] == 0.1
+    code, out, err = run(capsys, *QUICK, "--dropout", "1")
+    assert code == 2
+    assert "--dropout: must lie in [0, 1), got 1" in err

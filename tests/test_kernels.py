@@ -272,3 +272,58 @@ def test_threads_same_bits_for_same_count_and_rounding_across_counts(dtype):
         assert_array_equal(a, b)
     for a, b in zip(runs[1][0], runs[2][0]):
         assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def _dropout_oracle(shape, keep, scale, seed, src=None):
+    """The kernel's mask in numpy: lowbias32 of (index * golden + seed)."""
+    index = np.arange(int(np.prod(shape)), dtype=np.uint64)
+    x = (index * 0x9E3779B9 + seed) & 0xFFFFFFFF
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & 0xFFFFFFFF
+    x ^= x >> 16
+    threshold = min(int(keep * 2**32), 2**32 - 1)
+    kept = (x < threshold).reshape(shape)
+    values = np.ones(shape) if src is None else src.astype(np.float64)
+    return np.where(kept, values * scale, 0.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("with_src", [False, True])
+def test_dropout(dtype, shape, with_src):
+    _, _, x = _data(shape, dtype)
+    out = np.full(shape, np.nan, dtype=dtype)
+    src = x if with_src else None
+    _kernels.dropout(out, 0.7, 1 / 0.7, 12345, src)
+    expected = _dropout_oracle(shape, 0.7, 1 / 0.7, 12345, src)
+    assert_allclose(out, expected.astype(dtype), rtol=RTOL[dtype])
+    if shape == (1031, 37):
+        assert (out != 0).mean() == pytest.approx(0.7, abs=0.01)
+        other = np.empty_like(out)
+        _kernels.dropout(other, 0.7, 1 / 0.7, 12346, src)
+        # another seed, another mask, as likely to keep as to drop together
+        assert ((out != 0) == (other != 0)).mean() == pytest.approx(0.58, abs=0.01)
+
+
+def test_dropout_keeps_all_or_nothing_and_checks_its_arguments():
+    out = np.empty((50, 40), dtype=np.float32)
+    _kernels.dropout(out, 1.0, 1.0, 7)
+    assert (out == 1).mean() > 0.999
+    _kernels.dropout(out, 0.0, 1.0, 7)
+    assert np.all(out == 0)
+    with pytest.raises(ValueError, match="keep"):
+        _kernels.dropout(out, 1.5, 1.0, 7)
+    with pytest.raises(ValueError, match="shape"):
+        _kernels.dropout(out, 0.5, 1.0, 7, np.ones((50, 41), dtype=np.float32))
+
+
+def test_dropout_mask_does_not_depend_on_the_threads():
+    masks = []
+    for n_threads in (1, 2):
+        out = np.empty((1031, 37))
+        with threadpool_limits(limits=n_threads, user_api="openmp"):
+            _kernels.dropout(out, 0.5, 2.0, 99)
+        masks.append(out)
+    assert_array_equal(*masks)

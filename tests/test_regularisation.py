@@ -413,7 +413,8 @@ def test_corruption_and_tied_weights_reach_each_autoencoder(digits):
         ({"fine_tune_dropout": 1.0}, "fine_tune_dropout"),
         ({"fine_tune_input_dropout": -0.1}, "fine_tune_input_dropout"),
         ({"fine_tune_max_norm": 0.0}, "fine_tune_max_norm"),
-        ({"learning_rate": "step"}, "learning_rate"),
+        ({"fine_tune_learning_rate": "step"}, "fine_tune_learning_rate"),
+        ({"pretrain_learning_rate": "step"}, "pretrain_learning_rate"),
         ({"learning_rate_final_ratio": 2.0}, "learning_rate_final_ratio"),
         (
             {"fine_tune_solver": "lbfgs", "fine_tune_dropout": 0.5},
@@ -481,7 +482,7 @@ def test_early_stopping_with_dropout_max_norm_and_schedule(digits):
             fine_tune_learning_rate_init=0.01,
             fine_tune_dropout=0.1,
             fine_tune_max_norm=50.0,
-            learning_rate="cosine",
+            fine_tune_learning_rate="cosine",
             fine_tune_early_stopping=True,
             n_iter_no_change=3,
         ),
@@ -497,7 +498,8 @@ def test_fine_tuning_schedule_ends_at_its_final_rate(digits):
     clf = _quiet_fit(
         StackedSparseAEClassifier(
             **{**STACK, "tol": 0.0, "n_iter_no_change": 100},
-            learning_rate="cosine",
+            pretrain_learning_rate="linear",
+            fine_tune_learning_rate="cosine",
             learning_rate_final_ratio=0.1,
             fine_tune_learning_rate_init=0.02,
         ),
@@ -505,4 +507,21 @@ def test_fine_tuning_schedule_ends_at_its_final_rate(digits):
     )
     assert clf.n_iter_ == STACK["fine_tune_max_iter"]
     assert clf._solver_state.optimizer.learning_rate == pytest.approx(0.002)
-    assert all(ae.learning_rate == "cosine" for ae in clf.autoencoders_)
+    assert all(ae.learning_rate == "linear" for ae in clf.autoencoders_)
+    assert all(ae.learning_rate_final_ratio == 0.1 for ae in clf.autoencoders_)
+
+
+def test_topk_autoencoder_follows_the_schedule_too(digits):
+    from skl_sparse_ae import TopKSparseAutoencoder
+
+    topk = TopKSparseAutoencoder(
+        n_components=16,
+        k=4,
+        learning_rate="linear",
+        learning_rate_init=0.01,
+        learning_rate_final_ratio=0.1,
+        max_iter=3,
+        random_state=0,
+    )
+    _quiet_fit(topk, digits[0])
+    assert topk._solver_state.optimizer.learning_rate == pytest.approx(1e-3)
