@@ -838,14 +838,15 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             )
         masks = []
         for k, (units, rate) in enumerate(zip(sizes[1:-1], rates)):
+            if not rate:  # no buffer for a layer without dropout
+                masks.append(None)
+                continue
             out = (
                 None
                 if workspace is None
                 else workspace.get(f"mask{k}", (m, units), dtype)
             )
-            masks.append(
-                dropout_mask((m, units), rate, generator, dtype, out) if rate else None
-            )
+            masks.append(dropout_mask((m, units), rate, generator, dtype, out))
         return X, masks
 
     @staticmethod
