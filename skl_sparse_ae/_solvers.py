@@ -23,6 +23,27 @@ from ._objective import Workspace
 
 INTERRUPT_MESSAGE = "Training interrupted by user."
 
+# Why a solver run stopped: the ``status`` of its "end" progress event and of
+# its SolverResult.
+CONVERGED = "converged"  # L-BFGS-B: the projected gradient fell below tol
+MAX_ITER = "max_iter"  # the iteration or epoch limit
+MAX_FUN = "max_fun"  # L-BFGS-B: the limit on objective evaluations
+LINE_SEARCH = "line_search"  # L-BFGS-B: no step lowered the loss enough
+NO_IMPROVEMENT = "no_improvement"  # minibatch: the loss stopped improving by tol
+EARLY_STOPPING = "early_stopping"  # minibatch: the validation score did
+INTERRUPTED = "interrupted"  # Ctrl-C
+INCREMENTAL = "partial_fit"  # one epoch of partial_fit: no stopping rule
+STOP_REASONS = (
+    CONVERGED,
+    MAX_ITER,
+    MAX_FUN,
+    LINE_SEARCH,
+    NO_IMPROVEMENT,
+    EARLY_STOPPING,
+    INTERRUPTED,
+    INCREMENTAL,
+)
+
 
 class DivergenceError(ValueError):
     """The loss became NaN or infinite: the fit is abandoned, not returned."""
@@ -293,7 +314,12 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
         options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
     )
     theta = result.x.astype(dtype)
-    _report_progress("end", n_iter=int(result.nit), loss=float(result.fun))
+    _report_progress(
+        "end",
+        n_iter=int(result.nit),
+        loss=float(result.fun),
+        status=lbfgs_status(result, max_iter),
+    )
     if result.status != 0:
         warnings.warn(
             f"L-BFGS-B stopped before converging ({result.message}); increase "
@@ -302,6 +328,15 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
             stacklevel=3,
         )
     return theta, float(result.fun), int(result.nit), loss_curve
+
+
+def lbfgs_status(result, max_iter):
+    """The stop reason of a ``scipy.optimize.minimize`` L-BFGS-B result."""
+    if result.status == 0:
+        return CONVERGED
+    if result.status == 1:  # a limit: on iterations or on evaluations
+        return MAX_ITER if result.nit >= max_iter else MAX_FUN
+    return LINE_SEARCH  # ABNORMAL_TERMINATION_IN_LNSRCH and its kin
 
 
 # ---------------------------------------------------------------------------
@@ -501,7 +536,15 @@ class MinibatchSolver:
         ):
             theta[...] = self.best_theta
         loss = self.loss_curve[-1] if self.loss_curve else np.nan
-        _report_progress("end", n_iter=n_epochs, loss=loss)
+        if self.interrupted:
+            status = INTERRUPTED
+        elif incremental:
+            status = INCREMENTAL
+        elif stopped:
+            status = NO_IMPROVEMENT if validation_score is None else EARLY_STOPPING
+        else:
+            status = MAX_ITER
+        _report_progress("end", n_iter=n_epochs, loss=loss, status=status)
         if not stopped and not incremental and n_epochs == max_iter:
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({max_iter}) reached "
