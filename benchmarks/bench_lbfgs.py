@@ -59,11 +59,9 @@ from sklearn.utils import check_random_state
 
 from skl_sparse_ae import SparseAutoencoderTransformer, _autoencoder
 from skl_sparse_ae._objective import (
-    Workspace,
-    init_layer,
-    pack,
     sparse_autoencoder_loss_grad,
 )
+from skl_sparse_ae._params import Workspace, init_layer, pack
 
 ALPHA = 1e-4
 SPARSITY_TARGET = 0.05

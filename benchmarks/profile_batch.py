@@ -40,18 +40,14 @@ from _bench_common import (
 
 from skl_sparse_ae import _kernels
 from skl_sparse_ae._objective import (
-    Workspace,
     _zeroed_sums,
     add_weight_decay_gradient,
     clip_activation,
-    init_layer,
     kl_sparsity,
-    layer_shapes,
-    pack,
     sparse_autoencoder_loss_grad,
-    unpack,
     weight_decay,
 )
+from skl_sparse_ae._params import Workspace, init_layer, layer_shapes, pack, unpack
 from skl_sparse_ae._solvers import AdamOptimizer
 
 HYPER = {"alpha": 1e-4, "sparsity_target": 0.05, "sparsity_weight": 3.0}

@@ -10,30 +10,29 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import (
-    SOLVER_PARAMETER_CONSTRAINTS,
-    check_sample_weight,
-    split_validation,
-    unchanged_on_failure,
-)
+from ._base import start_fit, unchanged_on_failure
+from ._callbacks import CallbackSupport, with_callbacks
 from ._objective import (
     autoencoder_params,
     decode,
     encode,
-    init_layer,
     masked_copy,
     mean_activation,
-    pack,
     reconstruction_error,
     sample_reconstruction_errors,
     sparse_autoencoder_loss_grad,
 )
-from ._solvers import run_solver
+from ._params import init_layer, pack
+from ._solver_params import (
+    partial_fit_available,
+    solver_parameters,
+    store_solver_parameters,
+)
 
 __all__ = ["SparseAE", "SparseAutoencoderTransformer"]
 
@@ -68,17 +67,9 @@ def _check_decoder(decoder, X):
     return decoder
 
 
-def _solver_is_minibatch(estimator):
-    if estimator.solver == "lbfgs":
-        raise AttributeError(
-            "partial_fit is only available for the minibatch solvers 'adam' "
-            f"and 'sgd', not for solver={estimator.solver!r}."
-        )
-    return True
-
-
+@solver_parameters(solvers=("lbfgs", "adam", "sgd"))
 class SparseAutoencoderTransformer(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    CallbackSupport, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Sparse autoencoder: a transformer to sparse hidden features.
 
@@ -131,64 +122,7 @@ class SparseAutoencoderTransformer(
         encoder's plus the transpose of the decoder's, and the weight decay
         ``(lambda/2)(||W1||^2 + ||W2||^2)`` is ``lambda ||W1||^2``. False is
         the seed's equations.
-    solver : {"lbfgs", "adam", "sgd"}, default="lbfgs"
-        ``"lbfgs"`` minimises the full-batch objective with L-BFGS-B, as the
-        UFLDL tutorial does with minFunc (best for small and medium data);
-        ``"adam"`` and ``"sgd"`` are minibatch methods (large data,
-        ``partial_fit``).
-    batch_size : int or "auto", default="auto"
-        Minibatch size for adam and sgd; "auto" means ``min(256, n_samples)``.
-        The sparsity penalty's rho_hat is taken over each minibatch.
-    learning_rate_init : float, default=1e-3
-        Step size of adam and sgd.
-    learning_rate : {"constant", "linear", "cosine"}, default="constant"
-        Learning-rate schedule of adam and sgd over ``max_iter`` epochs:
-        ``"constant"`` keeps ``learning_rate_init`` (MLPClassifier's
-        ``"constant"``); ``"linear"`` and ``"cosine"`` decay it epoch by
-        epoch, from ``learning_rate_init`` in the first epoch to
-        ``learning_rate_init * learning_rate_final_ratio`` in epoch
-        ``max_iter``, so that no second stage at a lower rate is needed.
-        With ``partial_fit``, each call is one epoch of the decay.
-    learning_rate_final_ratio : float, default=0.01
-        Final step size of the ``"linear"`` and ``"cosine"`` schedules, as a
-        fraction of ``learning_rate_init``, in [0, 1].
-    max_iter : int, default=200
-        Iterations of lbfgs, or epochs of adam and sgd.
-    max_fun : int, default=15000
-        Maximum number of objective evaluations of lbfgs.
-    tol : float, default=1e-4
-        Tolerance: lbfgs stops when the largest gradient entry falls below it;
-        adam and sgd stop when the loss (or the validation score, with
-        ``early_stopping``) improves by less than ``tol`` for
-        ``n_iter_no_change`` consecutive epochs.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before adam or sgd stop.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, stop on its
-        reconstruction score (see :meth:`score`) and keep the best weights
-        (adam and sgd).
-    validation_fraction : float, default=0.1
-        Share of the training data held out with ``early_stopping``.
-    shuffle : bool, default=True
-        Shuffle the samples at each epoch (adam and sgd).
-    momentum : float, default=0.9
-        Momentum of sgd.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum with sgd.
-    beta_1 : float, default=0.9
-        Decay of adam's first moment estimate.
-    beta_2 : float, default=0.999
-        Decay of adam's second moment estimate.
-    epsilon : float, default=1e-8
-        Adam's numerical stability constant.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weight initialisation, the shuffles and the validation
-        split. Pass an int for reproducible results.
-    verbose : int, default=0
-        Print one line per iteration or epoch (loss, elapsed seconds).
-    warm_start : bool, default=False
-        Start ``fit`` from the previous solution (and, for adam and sgd, the
-        previous optimiser state) instead of a new initialisation.
+    {solver_parameters}
 
     Attributes
     ----------
@@ -261,7 +195,6 @@ class SparseAutoencoderTransformer(
         "decoder": [StrOptions({"auto", "sigmoid", "linear"})],
         "corruption_level": [Interval(Real, 0, 1, closed="left")],
         "tied_weights": ["boolean"],
-        **SOLVER_PARAMETER_CONSTRAINTS,
     }
 
     def __init__(
@@ -274,26 +207,7 @@ class SparseAutoencoderTransformer(
         decoder="auto",
         corruption_level=0.0,
         tied_weights=False,
-        solver="lbfgs",
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        learning_rate="constant",
-        learning_rate_final_ratio=0.01,
-        max_iter=200,
-        max_fun=15000,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        shuffle=True,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
+        **solver_params,
     ):
         self.n_components = n_components
         self.sparsity_target = sparsity_target
@@ -302,30 +216,12 @@ class SparseAutoencoderTransformer(
         self.decoder = decoder
         self.corruption_level = corruption_level
         self.tied_weights = tied_weights
-        self.solver = solver
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.learning_rate_final_ratio = learning_rate_final_ratio
-        self.max_iter = max_iter
-        self.max_fun = max_fun
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.shuffle = shuffle
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
+        store_solver_parameters(self, solver_params)
 
     # -- fitting --------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_callbacks
     def fit(self, X, y=None, sample_weight=None):
         """Fit the autoencoder to X.
 
@@ -351,8 +247,9 @@ class SparseAutoencoderTransformer(
         with unchanged_on_failure(self):
             return self._fit(X, incremental=False, sample_weight=sample_weight)
 
-    @available_if(_solver_is_minibatch)
+    @available_if(partial_fit_available())
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_callbacks
     def partial_fit(self, X, y=None, sample_weight=None):
         """Run one epoch of adam or sgd over X, continuing from the current state.
 
@@ -375,30 +272,14 @@ class SparseAutoencoderTransformer(
             return self._fit(X, incremental=True, sample_weight=sample_weight)
 
     def _fit(self, X, incremental, sample_weight=None):
-        continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            reset=not continuing,
-        )
+        fit = start_fit(self, X, incremental=incremental, sample_weight=sample_weight)
+        X, sample_weight, rng = fit.X, fit.sample_weight, fit.random_state
         n_features = X.shape[1]
-        sample_weight = check_sample_weight(sample_weight, X)
         # a model being continued keeps the decoder it was fitted with
-        decoder = _check_decoder(self.decoder_ if continuing else self.decoder, X)
-        state = getattr(self, "_solver_state", None) if continuing else None
-        rng = check_random_state(self.random_state)
-        X_train, X_val, sw_train, sw_val = X, None, sample_weight, None
-        if self.early_stopping and self.solver != "lbfgs" and not incremental:
-            (X_train, X_val), (sw_train, sw_val) = split_validation(
-                X,
-                sample_weight,
-                validation_fraction=self.validation_fraction,
-                random_state=rng,
-            )
+        decoder = _check_decoder(self.decoder_ if fit.continuing else self.decoder, X)
+        (X_train, sw_train), (X_val, sw_val) = fit.split(X, sample_weight)
         tied = self.tied_weights
-        if continuing:
+        if fit.continuing:
             W1, W2 = self.coefs_
             b1, b2 = self.intercepts_
             theta = pack([W1, b1, b2] if tied else [W1, b1, W2, b2], dtype=X.dtype)
@@ -406,7 +287,7 @@ class SparseAutoencoderTransformer(
             W1, b1 = init_layer(n_features, self.n_components, X.dtype, rng)
             W2, b2 = init_layer(self.n_components, n_features, X.dtype, rng)
             theta = pack([W1, b1, b2] if tied else [W1, b1, W2, b2])
-        corrupt = self._corruption(X_train, rng)
+        corrupt = self._corruption(X_train, rng, fit.solver.full_batch)
 
         def objective(theta, X, sample_weight=None, grad=None, workspace=None):
             return sparse_autoencoder_loss_grad(
@@ -435,15 +316,11 @@ class SparseAutoencoderTransformer(
                     X_val, [W1, W2], [b1, b2], decoder, sample_weight=sw_val
                 )
 
-        result = run_solver(
-            self,
+        result = fit.run(
             objective,
             theta,
             (X_train,) if sw_train is None else (X_train, sw_train),
-            random_state=rng,
-            previous_state=state,
             validation_score=validation_score,
-            incremental=incremental,
         )
 
         # Only now, with the solver done, does the estimator change.
@@ -456,34 +333,23 @@ class SparseAutoencoderTransformer(
         self.coefs_ = [W1, W2]
         self.intercepts_ = [b1, b2]
         self.decoder_ = decoder
-        self.loss_ = result.loss
-        self.loss_curve_ = result.loss_curve
-        self.n_iter_ = result.n_iter
-        minibatch = result.state
-        self.best_loss_ = None if minibatch is None else minibatch.best_loss
-        self.validation_scores_ = (
-            minibatch.validation_scores if validation_score is not None else None
-        )
-        self.best_validation_score_ = (
-            minibatch.best_validation_score if validation_score is not None else None
-        )
-        self._solver_state = minibatch
+        fit.store(result)
         self.mean_activation_ = mean_activation(X, W1, b1, sample_weight=sample_weight)
         return self
 
-    def _corruption(self, X_train, rng):
+    def _corruption(self, X_train, rng, full_batch):
         """``corrupt(X, workspace)``: the encoder's masked input, or None.
 
         A fresh mask per call for the minibatch solvers (one call per
-        minibatch). lbfgs sees one fixed objective, so its corrupted copy of
-        the training data is drawn once, here; it is only ever called with
-        the full training data.
+        minibatch). A full-batch solver (lbfgs) sees one fixed objective, so
+        its corrupted copy of the training data is drawn once, here; it is
+        only ever called with the full training data.
         """
         level = self.corruption_level
         if level == 0:
             return None
         generator = np.random.default_rng(rng.randint(_MAX_SEED))
-        if self.solver == "lbfgs":
+        if full_batch:
             fixed = masked_copy(X_train, level, generator)
             return lambda X, workspace: fixed
 

@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._callbacks import ProgressEvents
 from ._configs import CONFIGS, config_params
-from ._solvers import INTERRUPT_MESSAGE, observe_progress
+from ._solvers import INTERRUPT_MESSAGE
 
 __all__ = ["main"]
 
@@ -939,10 +940,10 @@ def _run(args, out, err):
         with (
             _WarningMonitor(progress.convergence_warning) as monitor,
             _blas_threads(args.threads),
-            observe_progress(progress),
             # the estimators' per-iteration lines (--verbose) are progress too
             contextlib.redirect_stdout(err),
         ):
+            clf.set_callbacks(ProgressEvents(progress))
             clf.fit(X_train, y_train)
             blas = _blas_info()
     finally:

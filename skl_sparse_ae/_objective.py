@@ -1,12 +1,13 @@
 """The mathematics, as small pure functions.
 
 Everything here is a function of arrays and hyper-parameters; nothing reads or
-writes an estimator. The sparse autoencoder's objective is eq. (5) of the seed
-(``NOTES.md``) and its gradient eqs. (6)-(9); the stacked network's fine-tuning
-objective is softmax cross-entropy plus weight decay. Both are written as a
-datafit plus penalties (:func:`weight_decay`, :func:`kl_sparsity`), each in one
-place, and both work on one flat parameter vector (:func:`pack` /
-:func:`unpack`) so that every solver sees only ``fun(theta) -> (loss, grad)``.
+writes an estimator. The sparse autoencoder's objective is eq. (5) and its
+gradient eqs. (6)-(9), numbered as in the user guide (``docs/user_guide.rst``);
+the stacked network's fine-tuning objective is softmax cross-entropy plus
+weight decay. Both are written as a datafit plus penalties
+(:func:`weight_decay`, :func:`kl_sparsity`), each in one place, and both work
+on one flat parameter vector (:mod:`skl_sparse_ae._params`) so that every
+solver sees only ``fun(theta) -> (loss, grad)``.
 
 Samples are rows: ``X`` is ``(m, n_features)``, a layer's weights ``W`` are
 ``(n_in, n_out)`` and its output is ``X @ W + b``; the seed's column
@@ -22,101 +23,11 @@ allocates no array of a batch's size. Each delta is scaled by ``1/m`` where it
 is made, so the products give averaged gradients directly.
 """
 
-import math
-
 import numpy as np
 import scipy.sparse as sp
 
 from . import _kernels
-
-# ---------------------------------------------------------------------------
-# Parameter vector layout
-
-
-def layer_shapes(layer_sizes):
-    """Shapes of the (coef, intercept) pairs of a fully connected network.
-
-    Parameters
-    ----------
-    layer_sizes : sequence of int
-        Units per layer, input first: ``(n_features, s2, n_features)`` for an
-        autoencoder, ``(n_features, h1, h2, n_classes)`` for a stacked network.
-
-    Returns
-    -------
-    shapes : list of tuple
-        ``[(n_in, n_out), (n_out,), ...]``, coefficients then intercept for
-        each layer, in the order they are packed.
-    """
-    shapes = []
-    for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
-        shapes += [(n_in, n_out), (n_out,)]
-    return shapes
-
-
-def unpack(theta, shapes):
-    """Views of the flat vector ``theta`` with the given shapes (no copy)."""
-    sizes = [math.prod(shape) for shape in shapes]
-    if sum(sizes) != theta.shape[0]:
-        raise ValueError(
-            f"theta has {theta.shape[0]} entries, the shapes need {sum(sizes)}"
-        )
-    views, start = [], 0
-    for shape, size in zip(shapes, sizes):
-        views.append(theta[start : start + size].reshape(shape))
-        start += size
-    return views
-
-
-def pack(arrays, dtype=None):
-    """Concatenate arrays into one flat vector (a new array)."""
-    flat = np.concatenate([np.ravel(a) for a in arrays])
-    return flat if dtype is None else flat.astype(dtype, copy=False)
-
-
-def init_layer(n_in, n_out, dtype, random_state):
-    """Initial (coef, intercept) of one layer, as in the UFLDL tutorial.
-
-    Weights are uniform in ``[-r, r]`` with ``r = sqrt(6 / (n_in + n_out + 1))``,
-    intercepts zero.
-    """
-    bound = np.sqrt(6.0 / (n_in + n_out + 1))
-    coef = random_state.uniform(-bound, bound, size=(n_in, n_out)).astype(dtype)
-    return coef, np.zeros(n_out, dtype=dtype)
-
-
-class Workspace:
-    """Named scratch buffers kept between calls of an objective.
-
-    An objective asks for a buffer by name, shape and dtype; it gets the same
-    memory back on the next call when those match. This only saves
-    allocations: results never depend on what a buffer held before.
-    """
-
-    def __init__(self):
-        self._buffers = {}
-
-    def get(self, name, shape, dtype):
-        """A C-contiguous buffer of this shape and dtype; its content is undefined.
-
-        A buffer with more rows is reused through a view of its first rows, so
-        the short last minibatch of an epoch allocates nothing.
-        """
-        buf = self._buffers.get(name)
-        if (
-            buf is None
-            or buf.dtype != dtype
-            or buf.shape[1:] != shape[1:]
-            or buf.shape[0] < shape[0]
-        ):
-            buf = np.empty(shape, dtype=dtype)
-            self._buffers[name] = buf
-        return buf[: shape[0]]
-
-    def __getstate__(self):
-        # scratch space is not part of a model: do not pickle it
-        return {"_buffers": {}}
-
+from ._params import Workspace, layer_shapes, unpack
 
 # ---------------------------------------------------------------------------
 # Activations and layers (the elementwise work runs in the compiled kernels)

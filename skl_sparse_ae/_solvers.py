@@ -6,20 +6,23 @@ A solver never knows which objective it runs. The full-batch solver takes
 arrays whose rows it slices into batches (``(X,)`` for an autoencoder,
 ``(X, Y)`` for a classifier). Optimisers update the flat parameter vector in
 place, as scikit-learn's ``_stochastic_optimizers`` do.
+
+The solver objects (:class:`LBFGSSolver`, :class:`MinibatchDescent`) hold a
+run's settings and say what they support; :func:`skl_sparse_ae._solver_params.
+make_solver` builds them from an estimator's parameters. A run returns a
+:class:`SolverResult` whose ``status`` says why it stopped; it warns of
+nothing: the estimator decides what to tell the user.
 """
 
-import contextlib
 import copy
 import time
-import warnings
 
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
 
 from . import _kernels
-from ._objective import Workspace
+from ._params import Workspace
 
 INTERRUPT_MESSAGE = "Training interrupted by user."
 
@@ -63,28 +66,30 @@ def _check_finite_loss(loss, n_iter, hint, dtype):
 
 
 # ---------------------------------------------------------------------------
-# Progress observers: a private hook for the command line's progress bars
-# (``_cli.py``), not part of the estimators' API. Every solver run reports
-# ``callback("start", max_iter=...)``, then ``callback("iteration", n_iter=...,
-# loss=...)`` after each iteration or epoch, and ``callback("end", n_iter=...,
-# loss=...)`` when it returns.
-
-_progress_callbacks = []
+# Progress: what a solver run reports as it goes
 
 
-@contextlib.contextmanager
-def observe_progress(callback):
-    """Call ``callback(event, **info)`` for the solver runs inside the context."""
-    _progress_callbacks.append(callback)
-    try:
-        yield callback
-    finally:
-        _progress_callbacks.remove(callback)
+class Progress:
+    """Receives a solver run's progress; this base class ignores it.
+
+    A run calls ``begin(max_iter)``, then ``iteration(n_iter, loss)`` after
+    each iteration or epoch, and ``end(n_iter, loss, status)`` when it
+    returns (``status`` one of :data:`STOP_REASONS`). The estimators pass an
+    object that forwards these calls to their callbacks
+    (:mod:`skl_sparse_ae._callbacks`).
+    """
+
+    def begin(self, max_iter):
+        """A run of at most ``max_iter`` iterations or epochs starts."""
+
+    def iteration(self, n_iter, loss):
+        """Iteration or epoch ``n_iter`` (from 1) of the run ended with ``loss``."""
+
+    def end(self, n_iter, loss, status):
+        """The run ended after ``n_iter`` iterations, for the reason ``status``."""
 
 
-def _report_progress(event, **info):
-    for callback in _progress_callbacks:
-        callback(event, **info)
+NO_PROGRESS = Progress()
 
 
 # ---------------------------------------------------------------------------
@@ -247,7 +252,9 @@ class LearningRateSchedule:
 # Full batch: L-BFGS
 
 
-def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0):
+def minimize_lbfgs(
+    fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0, progress=NO_PROGRESS
+):
     """Minimise ``fun`` with scipy's L-BFGS-B on the packed parameter vector.
 
     Parameters
@@ -263,16 +270,16 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
         ``gtol`` of L-BFGS-B: stop when the largest gradient entry is below it.
     verbose : int
         Print one line (loss, elapsed seconds) per iteration when > 0.
+    progress : Progress, default=NO_PROGRESS
+        Told of each iteration.
 
     Returns
     -------
-    theta : ndarray of shape (n_params,)
-        The solution, in ``theta0``'s dtype.
-    loss : float
-        ``fun`` at ``theta``.
-    n_iter : int
-    loss_curve : list of float
-        The loss after each iteration.
+    SolverResult
+        The solution in ``theta0``'s dtype, ``fun`` there, the iterations,
+        the loss after each, and why it stopped. Ctrl-C stops it with the
+        status ``"interrupted"`` at the last iterate L-BFGS-B accepted (or
+        ``theta0`` before the first).
     """
     dtype = theta0.dtype
     start = time.perf_counter()
@@ -282,6 +289,7 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
     workspace = Workspace()
 
     latest = {}  # the last evaluation, whose loss the callback records
+    accepted = {"x": theta0.astype(np.float64), "loss": np.nan}  # the last iterate
 
     def fun64(x):
         loss, _ = fun(x.astype(dtype, copy=False), grad=grad, workspace=workspace)
@@ -296,7 +304,8 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
         if not np.array_equal(xk, latest.get("x")):
             fun64(xk)
         loss_curve.append(float(latest["loss"]))
-        _report_progress("iteration", n_iter=len(loss_curve), loss=loss_curve[-1])
+        accepted["x"], accepted["loss"] = np.array(xk), loss_curve[-1]
+        progress.iteration(len(loss_curve), loss_curve[-1])
         if verbose:
             elapsed = time.perf_counter() - start
             print(
@@ -304,30 +313,31 @@ def minimize_lbfgs(fun, theta0, *, max_iter, max_fun=15000, tol=1e-4, verbose=0)
                 f"{elapsed:.2f} s"
             )
 
-    _report_progress("start", max_iter=max_iter)
-    result = scipy.optimize.minimize(
-        fun64,
-        theta0.astype(np.float64),
-        method="L-BFGS-B",
-        jac=True,
-        callback=callback,
-        options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
-    )
-    theta = result.x.astype(dtype)
-    _report_progress(
-        "end",
-        n_iter=int(result.nit),
-        loss=float(result.fun),
-        status=lbfgs_status(result, max_iter),
-    )
-    if result.status != 0:
-        warnings.warn(
-            f"L-BFGS-B stopped before converging ({result.message}); increase "
-            "max_iter (or max_fun) or scale the data.",
-            ConvergenceWarning,
-            stacklevel=3,
+    progress.begin(max_iter)
+    try:
+        result = scipy.optimize.minimize(
+            fun64,
+            theta0.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=callback,
+            options={"maxiter": max_iter, "maxfun": max_fun, "gtol": tol},
         )
-    return theta, float(result.fun), int(result.nit), loss_curve
+        x, loss, status = result.x, float(result.fun), lbfgs_status(result, max_iter)
+        message = (
+            f"L-BFGS-B stopped before converging ({result.message}); increase "
+            "max_iter (or max_fun) or scale the data."
+        )
+    except KeyboardInterrupt:
+        x, loss, status = accepted["x"], accepted["loss"], INTERRUPTED
+        message = INTERRUPT_MESSAGE
+        if not loss_curve:  # interrupted before the first iteration
+            loss = float(fun64(x)[0])
+    n_iter = len(loss_curve) if status == INTERRUPTED else int(result.nit)
+    progress.end(n_iter, loss, status)
+    return SolverResult(
+        x.astype(dtype), loss, n_iter, loss_curve, status=status, message=message
+    )
 
 
 def lbfgs_status(result, max_iter):
@@ -429,6 +439,7 @@ class MinibatchSolver:
         validation_score=None,
         incremental=False,
         after_update=None,
+        progress=NO_PROGRESS,
     ):
         """Run up to ``max_iter`` epochs over ``data``, updating ``theta`` in place.
 
@@ -452,11 +463,14 @@ class MinibatchSolver:
             ``after_update(theta)``, called after every optimiser update; it
             may change ``theta`` in place (a projection onto a constraint,
             such as unit-norm rows of a weight matrix).
+        progress : Progress, default=NO_PROGRESS
+            Told of each epoch.
 
         Returns
         -------
-        n_epochs : int
-            Epochs run in this call.
+        status : str
+            Why the run stopped, one of :data:`STOP_REASONS`. Ctrl-C stops
+            it with ``"interrupted"``, the steps so far kept.
         """
         n_samples = data[0].shape[0]
         batch_size = int(np.clip(self.batch_size, 1, n_samples))
@@ -472,7 +486,7 @@ class MinibatchSolver:
         n_epochs = seen = 0
         total = 0.0
         stopped = self.interrupted = False
-        _report_progress("start", max_iter=max_iter)
+        progress.begin(max_iter)
         try:
             for _ in range(max_iter):
                 if self.schedule is not None:
@@ -505,7 +519,7 @@ class MinibatchSolver:
                 epoch_loss = total / n_samples
                 self.loss_curve.append(epoch_loss)
                 seen = 0
-                _report_progress("iteration", n_iter=n_epochs, loss=epoch_loss)
+                progress.iteration(n_epochs, epoch_loss)
                 if self.verbose:
                     print(
                         f"Iteration {len(self.loss_curve)}, loss = {epoch_loss:.8f}, "
@@ -522,9 +536,8 @@ class MinibatchSolver:
                         )
                     break
         except KeyboardInterrupt:
-            # as MLPClassifier: stop, keep the weights so far, and say so; the
-            # interrupted epoch counts, with the mean loss of its batches
-            warnings.warn(INTERRUPT_MESSAGE, stacklevel=3)
+            # as MLPClassifier: stop and keep the weights so far (the estimator
+            # says so); the interrupted epoch counts, with its batches' mean loss
             self.interrupted = stopped = True
             if seen:
                 n_epochs += 1
@@ -544,15 +557,8 @@ class MinibatchSolver:
             status = NO_IMPROVEMENT if validation_score is None else EARLY_STOPPING
         else:
             status = MAX_ITER
-        _report_progress("end", n_iter=n_epochs, loss=loss, status=status)
-        if not stopped and not incremental and n_epochs == max_iter:
-            warnings.warn(
-                f"Stochastic optimizer: maximum iterations ({max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        return n_epochs
+        progress.end(n_epochs, loss, status)
+        return status
 
     def _update_no_improvement(self, theta, epoch_loss, validation_score):
         """Update the stopping counters; return True when training should stop."""
@@ -576,152 +582,275 @@ class MinibatchSolver:
 
 
 # ---------------------------------------------------------------------------
-# From an estimator's solver parameters to a solver run
+# The solver objects: settings, what they support, and a run
 
 
 class SolverResult:
-    """What a solver run hands back to an estimator."""
+    """What a solver run hands back to an estimator.
 
-    def __init__(self, theta, loss, n_iter, loss_curve, state=None):
+    Attributes
+    ----------
+    theta : ndarray
+        The parameters at the end of the run.
+    loss : float
+        The loss there (L-BFGS-B), or the last epoch's mean loss.
+    n_iter : int
+        Iterations or epochs, in all (a continued minibatch state counts the
+        earlier ones too).
+    loss_curve : list of float
+    status : str
+        Why the run stopped, one of :data:`STOP_REASONS`.
+    message : str
+        What to tell a user when it did not converge.
+    state : MinibatchSolver or None
+        The minibatch state to continue from; None for L-BFGS-B.
+    """
+
+    def __init__(
+        self, theta, loss, n_iter, loss_curve, *, status, message="", state=None
+    ):
         self.theta = theta
         self.loss = loss
         self.n_iter = n_iter
         self.loss_curve = loss_curve
+        self.status = status
+        self.message = message
         self.state = state
 
-
-def _make_optimizer(estimator, theta):
-    if estimator.solver == "adam":
-        return AdamOptimizer(
-            theta,
-            learning_rate_init=estimator.learning_rate_init,
-            beta_1=estimator.beta_1,
-            beta_2=estimator.beta_2,
-            epsilon=estimator.epsilon,
-        )
-    return SGDOptimizer(
-        theta,
-        learning_rate_init=estimator.learning_rate_init,
-        momentum=estimator.momentum,
-        nesterovs_momentum=estimator.nesterovs_momentum,
-    )
+    @property
+    def converged(self):
+        """Whether the run stopped by its own rule (not at a limit or by Ctrl-C)."""
+        return self.status in (CONVERGED, NO_IMPROVEMENT, EARLY_STOPPING, INCREMENTAL)
 
 
-def _sync_optimizer(optimizer, estimator):
-    """Carry parameters changed with ``set_params`` into a kept optimiser."""
-    optimizer.learning_rate_init = estimator.learning_rate_init
-    optimizer.learning_rate = estimator.learning_rate_init
-    if isinstance(optimizer, AdamOptimizer):
-        optimizer.beta_1, optimizer.beta_2 = estimator.beta_1, estimator.beta_2
-        optimizer.epsilon = estimator.epsilon
-    else:
-        optimizer.momentum = estimator.momentum
-        optimizer.nesterovs_momentum = estimator.nesterovs_momentum
-
-
-DEFAULT_BATCH_SIZE = 256
-
-
-def batch_size_for(estimator, n_samples):
-    if estimator.batch_size == "auto":
-        return min(DEFAULT_BATCH_SIZE, n_samples)
-    return min(estimator.batch_size, n_samples)
-
-
-def run_solver(
-    estimator,
-    fun,
-    theta,
-    data,
-    *,
-    random_state,
-    previous_state=None,
-    validation_score=None,
-    incremental=False,
-    after_update=None,
-):
-    """Minimise ``fun`` over ``data`` with the estimator's solver parameters.
+class LBFGSSolver:
+    """Full-batch L-BFGS-B on the packed parameters (:func:`minimize_lbfgs`).
 
     Parameters
     ----------
-    estimator : estimator
-        Supplies ``solver``, ``max_iter``, ``tol``, ... (read only).
-    fun : callable
-        ``fun(theta, *data, grad=None, workspace=None) -> (loss, grad)``.
-    theta : ndarray of shape (n_params,)
-        Starting point; not modified.
-    data : tuple of arrays
-        The rows the objective is averaged over.
-    random_state : numpy.random.RandomState
-        Shuffles of the minibatch solvers.
-    previous_state : MinibatchSolver, default=None
-        State to continue from (``warm_start`` and ``partial_fit``); copied,
-        so a failed run leaves it untouched.
-    validation_score : callable, default=None
-        ``validation_score(theta) -> float`` for early stopping.
-    incremental : bool, default=False
-        One epoch of ``partial_fit``.
-    after_update : callable, default=None
-        ``after_update(theta)`` after each update of the minibatch solvers
-        (see :meth:`MinibatchSolver.run`); not supported by lbfgs.
-
-    Returns
-    -------
-    SolverResult
+    max_iter, max_fun : int
+        Limits on iterations and on objective evaluations.
+    tol : float
+        ``gtol`` of L-BFGS-B.
+    verbose : int
+        One line per iteration when > 0.
     """
-    theta = theta.copy()
-    if estimator.solver == "lbfgs":
-        if after_update is not None:
-            raise ValueError("after_update needs a minibatch solver, not lbfgs.")
-        theta, loss, n_iter, curve = minimize_lbfgs(
-            lambda t, **buffers: fun(t, *data, **buffers),
-            theta,
-            max_iter=estimator.max_iter,
-            max_fun=estimator.max_fun,
-            tol=estimator.tol,
-            verbose=estimator.verbose,
-        )
-        return SolverResult(theta, loss, n_iter, curve)
 
-    settings = dict(
-        batch_size=batch_size_for(estimator, data[0].shape[0]),
-        shuffle=estimator.shuffle,
-        tol=estimator.tol,
-        n_iter_no_change=estimator.n_iter_no_change,
-        verbose=estimator.verbose,
-        schedule=LearningRateSchedule(
-            estimator.learning_rate,
-            estimator.learning_rate_init,
-            estimator.max_iter,
-            estimator.learning_rate_final_ratio,
-        ),
-    )
-    state = copy.deepcopy(previous_state)
-    kind = AdamOptimizer if estimator.solver == "adam" else SGDOptimizer
-    if (
-        state is None
-        or not isinstance(state.optimizer, kind)
-        or state.optimizer.size != theta.shape[0]
-    ):  # a new optimiser (also when the parametrisation changed size)
-        state = MinibatchSolver(
-            _make_optimizer(estimator, theta), random_state=random_state, **settings
-        )
-    else:  # continuing: parameters changed with set_params take effect
-        _sync_optimizer(state.optimizer, estimator)
-        vars(state).update(settings)
-    state.run(
+    name = "lbfgs"
+    #: one objective over all the data: no minibatches, no partial_fit, no
+    #: update hook, no validation split, noise drawn once per fit
+    full_batch = True
+    supports_partial_fit = False
+
+    def __init__(self, *, max_iter, max_fun, tol, verbose):
+        self.max_iter = max_iter
+        self.max_fun = max_fun
+        self.tol = tol
+        self.verbose = verbose
+
+    def holds_out_validation(self, incremental):
+        """Whether a fit should hold out validation data: never."""
+        return False
+
+    def run(
+        self,
         fun,
         theta,
         data,
-        max_iter=1 if incremental else estimator.max_iter,
-        validation_score=validation_score,
-        incremental=incremental,
-        after_update=after_update,
-    )
-    return SolverResult(
+        *,
+        random_state=None,
+        state=None,
+        validation_score=None,
+        incremental=False,
+        after_update=None,
+        progress=NO_PROGRESS,
+    ):
+        """Minimise ``fun(theta, *data, grad=, workspace=)`` from ``theta``.
+
+        ``theta`` is not modified; ``random_state``, ``state``,
+        ``validation_score`` and ``incremental`` are the minibatch solver's
+        and ignored here. Returns a :class:`SolverResult`.
+        """
+        if after_update is not None:
+            raise ValueError("after_update needs a minibatch solver, not lbfgs.")
+        return minimize_lbfgs(
+            lambda t, **buffers: fun(t, *data, **buffers),
+            theta.copy(),
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            tol=self.tol,
+            verbose=self.verbose,
+            progress=progress,
+        )
+
+
+#: Rows per minibatch of ``batch_size="auto"`` (at most the number of rows).
+DEFAULT_BATCH_SIZE = 256
+
+
+class MinibatchDescent:
+    """Epochs of minibatch descent with an optimiser (Adam or SGD).
+
+    The settings of :class:`MinibatchSolver` runs: a run starts a new
+    :class:`MinibatchSolver` state, or continues a given one (``warm_start``,
+    ``partial_fit``) with these settings taking effect.
+
+    Parameters
+    ----------
+    optimizer : type
+        :class:`AdamOptimizer` or :class:`SGDOptimizer`.
+    optimizer_params : dict
+        Its keyword arguments but ``theta`` (``learning_rate_init``, ...).
+    batch_size : int or "auto"
+        Rows per minibatch; "auto" is ``min(256, n_samples)``.
+    max_iter : int
+        Epochs at most.
+    shuffle, tol, n_iter_no_change, verbose
+        As :class:`MinibatchSolver`.
+    early_stopping : bool
+        Whether a fit holds out ``validation_fraction`` of its data.
+    validation_fraction : float
+    learning_rate : {"constant", "linear", "cosine"}
+        The :class:`LearningRateSchedule` over ``max_iter`` epochs.
+    learning_rate_final_ratio : float
+    """
+
+    full_batch = False
+    supports_partial_fit = True
+
+    def __init__(
+        self,
+        optimizer,
+        optimizer_params,
+        *,
+        batch_size,
+        max_iter,
+        shuffle,
+        tol,
+        n_iter_no_change,
+        early_stopping,
+        validation_fraction,
+        learning_rate,
+        learning_rate_final_ratio,
+        verbose,
+    ):
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.learning_rate = learning_rate
+        self.learning_rate_final_ratio = learning_rate_final_ratio
+        self.verbose = verbose
+
+    def holds_out_validation(self, incremental):
+        """Whether a fit holds out validation data (not one of partial_fit)."""
+        return self.early_stopping and not incremental
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(DEFAULT_BATCH_SIZE, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _state(self, theta, n_samples, state, random_state):
+        """A copy of ``state`` with these settings, or a new one."""
+        learning_rate_init = self.optimizer_params["learning_rate_init"]
+        settings = dict(
+            batch_size=self._batch_size(n_samples),
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            verbose=self.verbose,
+            schedule=LearningRateSchedule(
+                self.learning_rate,
+                learning_rate_init,
+                self.max_iter,
+                self.learning_rate_final_ratio,
+            ),
+        )
+        state = copy.deepcopy(state)  # a failed run leaves the given one whole
+        if (
+            state is None
+            or not isinstance(state.optimizer, self.optimizer)
+            or state.optimizer.size != theta.shape[0]
+        ):  # a new optimiser (also when the parametrisation changed size)
+            optimizer = self.optimizer(theta, **self.optimizer_params)
+            return MinibatchSolver(optimizer, random_state=random_state, **settings)
+        # continuing: parameters changed with set_params take effect
+        vars(state.optimizer).update(
+            self.optimizer_params, learning_rate=learning_rate_init
+        )
+        vars(state).update(settings)
+        return state
+
+    def run(
+        self,
+        fun,
         theta,
-        float(state.loss_curve[-1]) if state.loss_curve else np.nan,
-        len(state.loss_curve),
-        list(state.loss_curve),
-        state,
-    )
+        data,
+        *,
+        random_state,
+        state=None,
+        validation_score=None,
+        incremental=False,
+        after_update=None,
+        progress=NO_PROGRESS,
+    ):
+        """Minimise ``fun(theta, *batch, grad=, workspace=)`` over ``data``.
+
+        Parameters
+        ----------
+        fun : callable
+            The minibatch objective.
+        theta : ndarray of shape (n_params,)
+            Starting point; not modified.
+        data : tuple of arrays
+            The rows the objective is averaged over, sliced together.
+        random_state : numpy.random.RandomState
+            Shuffles of a new state.
+        state : MinibatchSolver, default=None
+            State to continue from; copied, so a failed run leaves it whole.
+        validation_score : callable, default=None
+            ``validation_score(theta) -> float`` for early stopping.
+        incremental : bool, default=False
+            One epoch of ``partial_fit``.
+        after_update : callable, default=None
+            ``after_update(theta)`` after each update.
+        progress : Progress, default=NO_PROGRESS
+
+        Returns
+        -------
+        SolverResult
+        """
+        theta = theta.copy()
+        state = self._state(theta, data[0].shape[0], state, random_state)
+        max_iter = 1 if incremental else self.max_iter
+        status = state.run(
+            fun,
+            theta,
+            data,
+            max_iter=max_iter,
+            validation_score=validation_score,
+            incremental=incremental,
+            after_update=after_update,
+            progress=progress,
+        )
+        message = INTERRUPT_MESSAGE
+        if status == MAX_ITER:
+            message = (
+                f"Stochastic optimizer: maximum iterations ({max_iter}) reached "
+                "and the optimization hasn't converged yet."
+            )
+        return SolverResult(
+            theta,
+            float(state.loss_curve[-1]) if state.loss_curve else np.nan,
+            len(state.loss_curve),
+            list(state.loss_curve),
+            status=status,
+            message=message,
+            state=state,
+        )

@@ -1,7 +1,6 @@
 """StackedSparseAEClassifier: greedy layer-wise pretraining, softmax, fine-tuning."""
 
 from numbers import Integral, Real
-from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
@@ -9,7 +8,7 @@ from scipy.special import log_softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import TransformerTags, check_random_state
+from sklearn.utils import TransformerTags
 from sklearn.utils._param_validation import (
     Interval,
     StrOptions,
@@ -20,24 +19,23 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._autoencoder import SparseAutoencoderTransformer
-from ._base import (
-    SOLVER_PARAMETER_CONSTRAINTS,
-    check_sample_weight,
-    split_validation,
-    unchanged_on_failure,
-)
+from ._base import run_solver, start_fit, unchanged_on_failure
+from ._callbacks import CallbackSupport, SolverProgress, stage_task, with_callbacks
 from ._objective import (
     clip_column_norms,
     dropout_mask,
-    init_layer,
-    layer_shapes,
     masked_copy,
     network_forward,
     network_loss_grad,
-    pack,
-    unpack,
 )
-from ._solvers import run_solver
+from ._params import init_layer, layer_shapes, pack, unpack
+from ._solver_params import (
+    make_solver,
+    partial_fit_available,
+    solver_parameter_constraints,
+    stage_parameters,
+)
+from ._solvers import INTERRUPTED
 
 __all__ = ["StackedSparseAEClassifier"]
 
@@ -74,27 +72,44 @@ def _per_layer(value, n_layers, name, constraints=None):
 _DROPOUT_CONSTRAINTS = {"fine_tune_dropout": [Interval(Real, 0, 1, closed="left")]}
 
 
-def _solver_settings(solver, max_iter, **settings):
-    """Solver parameters of a stage that is not an estimator of its own.
+#: The solver parameters of each stage, after its prefix: ``pretrain_`` (each
+#: autoencoder, which gets the rest from the shared parameters) and
+#: ``fine_tune_``; ``softmax_max_iter`` sets the softmax layer's L-BFGS.
+_STAGE_SOLVER_PARAMETERS = (
+    "solver",
+    "max_iter",
+    "batch_size",
+    "learning_rate_init",
+    "learning_rate",
+)
+#: What the classifier sets of each autoencoder's solver (the rest keep the
+#: transformer's defaults).
+_AUTOENCODER_SOLVER = (
+    *_STAGE_SOLVER_PARAMETERS,
+    "tol",
+    "n_iter_no_change",
+    "shuffle",
+    "momentum",
+    "learning_rate_final_ratio",
+    "verbose",
+)
+#: The solver parameters every stage shares, unprefixed.
+_SHARED_SOLVER_PARAMETERS = (
+    "validation_fraction",
+    "tol",
+    "n_iter_no_change",
+    "shuffle",
+    "momentum",
+    "learning_rate_final_ratio",
+    "random_state",
+    "verbose",
+    "warm_start",
+)
 
-    The softmax layer and the fine-tuning run through :func:`run_solver` like
-    an autoencoder; whatever they do not set takes the transformer's default.
-    """
-    params = SparseAutoencoderTransformer(solver=solver, max_iter=max_iter).get_params()
-    params.update(settings)
-    return SimpleNamespace(**params)
 
-
-def _fine_tune_is_minibatch(estimator):
-    if estimator.fine_tune_solver == "lbfgs":
-        raise AttributeError(
-            "partial_fit is only available for fine_tune_solver 'adam' or 'sgd', "
-            f"not {estimator.fine_tune_solver!r}."
-        )
-    return True
-
-
-class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+class StackedSparseAEClassifier(
+    CallbackSupport, ClassifierMixin, TransformerMixin, BaseEstimator
+):
     """Stacked sparse autoencoders under a softmax classifier.
 
     Training follows the UFLDL tutorial's stacked autoencoder:
@@ -308,42 +323,19 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         "decoder": [StrOptions({"auto", "sigmoid", "linear"})],
         "corruption_level": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "tied_weights": ["boolean", "array-like"],
-        "pretrain_solver": SOLVER_PARAMETER_CONSTRAINTS["solver"],
-        "pretrain_max_iter": SOLVER_PARAMETER_CONSTRAINTS["max_iter"],
-        "pretrain_batch_size": SOLVER_PARAMETER_CONSTRAINTS["batch_size"],
-        "pretrain_learning_rate_init": SOLVER_PARAMETER_CONSTRAINTS[
-            "learning_rate_init"
-        ],
-        "pretrain_learning_rate": SOLVER_PARAMETER_CONSTRAINTS["learning_rate"],
+        **solver_parameter_constraints(_STAGE_SOLVER_PARAMETERS, "pretrain_"),
         "softmax_alpha": [Interval(Real, 0, None, closed="left")],
         "softmax_max_iter": [Interval(Integral, 1, None, closed="left")],
         "fine_tune": ["boolean"],
-        "fine_tune_solver": SOLVER_PARAMETER_CONSTRAINTS["solver"],
-        "fine_tune_max_iter": SOLVER_PARAMETER_CONSTRAINTS["max_iter"],
-        "fine_tune_batch_size": SOLVER_PARAMETER_CONSTRAINTS["batch_size"],
-        "fine_tune_learning_rate_init": SOLVER_PARAMETER_CONSTRAINTS[
-            "learning_rate_init"
-        ],
-        "fine_tune_learning_rate": SOLVER_PARAMETER_CONSTRAINTS["learning_rate"],
+        **solver_parameter_constraints(_STAGE_SOLVER_PARAMETERS, "fine_tune_"),
         "fine_tune_alpha": [Interval(Real, 0, None, closed="left")],
         "fine_tune_dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "fine_tune_input_dropout": [Interval(Real, 0, 1, closed="left")],
         "fine_tune_max_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "fine_tune_early_stopping": ["boolean"],
-        **{
-            name: SOLVER_PARAMETER_CONSTRAINTS[name]
-            for name in (
-                "validation_fraction",
-                "tol",
-                "n_iter_no_change",
-                "shuffle",
-                "momentum",
-                "learning_rate_final_ratio",
-                "random_state",
-                "verbose",
-                "warm_start",
-            )
-        },
+        **solver_parameter_constraints(_SHARED_SOLVER_PARAMETERS),
+        "fine_tune_early_stopping": solver_parameter_constraints(["early_stopping"])[
+            "early_stopping"
+        ],
     }
 
     def __init__(
@@ -422,6 +414,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
     # -- fitting --------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_callbacks
     def fit(self, X, y, sample_weight=None):
         """Pretrain the stack layer by layer, fit the softmax, fine-tune.
 
@@ -448,8 +441,9 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         with unchanged_on_failure(self):
             return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
-    @available_if(_fine_tune_is_minibatch)
+    @available_if(partial_fit_available("fine_tune_"))
     @_fit_context(prefer_skip_nested_validation=True)
+    @with_callbacks
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of minibatch fine-tuning on (X, y).
 
@@ -497,22 +491,19 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 sample_weight=sample_weight,
             )
 
-    def _validate_fit_data(self, X, y, reset):
-        X, y = validate_data(
+    def _fit(self, X, y, incremental, classes=None, sample_weight=None):
+        fit = start_fit(
             self,
             X,
             y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            reset=reset,
+            incremental=incremental,
+            sample_weight=sample_weight,
+            prefix="fine_tune_",
+            n_tasks=self._n_stages,
         )
+        X, y, sample_weight = fit.X, fit.y, fit.sample_weight
+        continuing = fit.continuing
         check_classification_targets(y)
-        return X, y
-
-    def _fit(self, X, y, incremental, classes=None, sample_weight=None):
-        continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
-        X, y = self._validate_fit_data(X, y, reset=not continuing)
-        sample_weight = check_sample_weight(sample_weight, X)
         n_layers = len(self._hidden_sizes())
         rhos = _per_layer(self.sparsity_target, n_layers, "sparsity_target")
         betas = _per_layer(self.sparsity_weight, n_layers, "sparsity_weight")
@@ -522,7 +513,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         dropout = _per_layer(
             self.fine_tune_dropout, n_layers, "fine_tune_dropout", _DROPOUT_CONSTRAINTS
         )
-        self._check_fine_tune_regularisation(dropout)
+        self._check_fine_tune_regularisation(dropout, fit.solver)
 
         if continuing:
             encoder = self._label_encoder
@@ -540,24 +531,13 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                     f"but the data contain only one class: {encoder.classes_[0]!r}."
                 )
         Y = np.eye(len(encoder.classes_), dtype=X.dtype)[encoder.transform(y)]
-        rng = check_random_state(self.random_state)
 
         X_val = y_val = sw_val = None
-        if (
-            self.fine_tune_early_stopping
-            and self.fine_tune
-            and self.fine_tune_solver != "lbfgs"
-            and not incremental
-        ):
-            (X, X_val), (Y, Y_val), (sample_weight, sw_val) = split_validation(
-                X,
-                Y,
-                sample_weight,
-                validation_fraction=self.validation_fraction,
-                random_state=rng,
-                stratify=y,
+        if self.fine_tune:
+            (X, Y, sample_weight), (X_val, Y_val, sw_val) = fit.split(
+                X, Y, sample_weight, stratify=y
             )
-            y_val = Y_val.argmax(axis=1)
+            y_val = None if Y_val is None else Y_val.argmax(axis=1)
 
         if continuing:
             autoencoders = self.autoencoders_
@@ -566,10 +546,10 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             pretrained = None
         else:
             autoencoders, features = self._pretrain(
-                X, (rhos, betas, alphas, noise, tied), rng, sample_weight
+                fit, X, (rhos, betas, alphas, noise, tied), sample_weight
             )
             softmax_coef, softmax_intercept, pretrain_loss = self._fit_softmax(
-                features, Y, rng, sample_weight
+                fit, features, Y, sample_weight
             )
             coefs = [ae.coefs_[0] for ae in autoencoders] + [softmax_coef]
             intercepts = [ae.intercepts_[0] for ae in autoencoders] + [
@@ -582,12 +562,10 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         result = None
         if self.fine_tune or (incremental and continuing):
             result = self._fine_tune(
+                fit,
                 theta,
                 (X, Y) if sample_weight is None else (X, Y, sample_weight),
                 sizes,
-                rng,
-                incremental,
-                continuing,
                 (X_val, y_val, sw_val),
                 dropout,
             )
@@ -619,17 +597,12 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 )[0]
             )
             self.loss_curve_, self.n_iter_ = [], 0
-            self.validation_scores_ = self.best_validation_score_ = None
+            self.best_loss_ = self.validation_scores_ = None
+            self.best_validation_score_ = None
             self._solver_state = None
+            fit.end()
         else:
-            self.loss_ = result.loss
-            self.loss_curve_ = result.loss_curve
-            self.n_iter_ = result.n_iter
-            state = result.state
-            self._solver_state = state
-            early = X_val is not None and state is not None
-            self.validation_scores_ = state.validation_scores if early else None
-            self.best_validation_score_ = state.best_validation_score if early else None
+            fit.store(result)
         return self
 
     def _check_continued_classes(self, y, incremental):
@@ -655,11 +628,11 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 f"{classes.tolist()}."
             )
 
-    def _check_fine_tune_regularisation(self, dropout):
+    def _check_fine_tune_regularisation(self, dropout, solver):
         """Dropout and max-norm act between minibatch updates: not with lbfgs."""
         uses = any(dropout) or self.fine_tune_input_dropout > 0
         uses = uses or self.fine_tune_max_norm is not None
-        if uses and self.fine_tune_solver == "lbfgs":
+        if uses and solver.full_batch:
             raise ValueError(
                 "fine_tune_dropout, fine_tune_input_dropout and fine_tune_max_norm "
                 "need a minibatch fine_tune_solver ('adam' or 'sgd'), not 'lbfgs'."
@@ -680,7 +653,12 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
     def _fine_tune_alphas(self):
         return [self.fine_tune_alpha] * len(self._hidden_sizes()) + [self.softmax_alpha]
 
-    def _pretrain(self, X, per_layer, rng, sample_weight):
+    def _n_stages(self, continuing):
+        """The fit's stages: each layer's pretraining, softmax, fine-tuning."""
+        n_pretraining = 0 if continuing else len(self._hidden_sizes()) + 1
+        return n_pretraining + int(self.fine_tune or continuing)
+
+    def _pretrain(self, fit, X, per_layer, sample_weight):
         """Greedy layer-wise pretraining: each autoencoder on the previous output.
 
         ``per_layer`` holds each layer's sparsity target, sparsity weight,
@@ -699,22 +677,18 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 decoder=self.decoder if k == 0 else "sigmoid",
                 corruption_level=noise[k],
                 tied_weights=tied[k],
-                solver=self.pretrain_solver,
-                batch_size=self.pretrain_batch_size,
-                learning_rate_init=self.pretrain_learning_rate_init,
-                max_iter=self.pretrain_max_iter,
-                tol=self.tol,
-                n_iter_no_change=self.n_iter_no_change,
-                shuffle=self.shuffle,
-                momentum=self.momentum,
-                learning_rate=self.pretrain_learning_rate,
-                learning_rate_final_ratio=self.learning_rate_final_ratio,
-                random_state=rng.randint(_MAX_SEED),
-                verbose=self.verbose,
+                random_state=fit.random_state.randint(_MAX_SEED),
+                **stage_parameters(
+                    self.get_params(deep=False), "pretrain_", _AUTOENCODER_SOLVER
+                ),
             )
-            features = ae.fit_transform(features, sample_weight=sample_weight)
-            state = ae._solver_state
-            if state is not None and state.interrupted:
+            name = f"pretraining layer {k + 1}"
+            with (
+                stage_task(fit.context, self, name, max_subtasks=0) as stage,
+                stage.propagate_callback_context(ae),
+            ):
+                features = ae.fit_transform(features, sample_weight=sample_weight)
+            if ae._solver_status == INTERRUPTED:
                 # a stack with a half-trained layer is no model: stop the fit
                 raise KeyboardInterrupt
             # the layer is done: its optimiser state would only weigh on pickles
@@ -722,38 +696,41 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
             autoencoders.append(ae)
         return autoencoders, features
 
-    def _fit_softmax(self, features, Y, rng, sample_weight):
+    def _fit_softmax(self, fit, features, Y, sample_weight):
         """Softmax regression on the top features, with L-BFGS (as UFLDL)."""
         if self.verbose:
             print(f"Training the softmax layer: {features.shape[1]} -> {Y.shape[1]}")
         sizes = (features.shape[1], Y.shape[1])
-        coef, intercept = init_layer(*sizes, features.dtype, rng)
-        settings = _solver_settings(
-            "lbfgs", self.softmax_max_iter, tol=self.tol, verbose=self.verbose
+        coef, intercept = init_layer(*sizes, features.dtype, fit.random_state)
+        solver = make_solver(
+            {**self.get_params(deep=False), "softmax_solver": "lbfgs"}, "softmax_"
         )
-        result = run_solver(
-            settings,
-            lambda theta, F, T, sw=None, grad=None, workspace=None: network_loss_grad(
-                theta,
-                F,
-                T,
-                sizes,
-                alpha=self.softmax_alpha,
-                sample_weight=sw,
-                grad=grad,
-                workspace=workspace,
-            ),
-            pack([coef, intercept]),
-            (features, Y) if sample_weight is None else (features, Y, sample_weight),
-            random_state=rng,
-        )
+        with stage_task(fit.context, self, "softmax") as stage:
+            result = run_solver(
+                solver,
+                lambda theta, F, T, sw=None, grad=None, workspace=None: (
+                    network_loss_grad(
+                        theta,
+                        F,
+                        T,
+                        sizes,
+                        alpha=self.softmax_alpha,
+                        sample_weight=sw,
+                        grad=grad,
+                        workspace=workspace,
+                    )
+                ),
+                pack([coef, intercept]),
+                (features, Y)
+                if sample_weight is None
+                else (features, Y, sample_weight),
+                progress=SolverProgress(stage, self),
+            )
         coef, intercept = (a.copy() for a in unpack(result.theta, layer_shapes(sizes)))
         return coef, intercept, result.loss
 
-    def _fine_tune(
-        self, theta, data, sizes, rng, incremental, continuing, validation, dropout
-    ):
-        """Backpropagation through the whole stack with the chosen solver.
+    def _fine_tune(self, fit, theta, data, sizes, validation, dropout):
+        """Backpropagation through the whole stack with the fit's solver.
 
         ``data`` is ``(X, Y)`` or ``(X, Y, sample_weight)``; ``validation``
         is ``(X_val, y_val, sample_weight_val)``, X_val None without early
@@ -761,19 +738,7 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
         """
         if self.verbose:
             print("Fine-tuning the whole network")
-        settings = _solver_settings(
-            self.fine_tune_solver,
-            self.fine_tune_max_iter,
-            batch_size=self.fine_tune_batch_size,
-            learning_rate_init=self.fine_tune_learning_rate_init,
-            learning_rate=self.fine_tune_learning_rate,
-            learning_rate_final_ratio=self.learning_rate_final_ratio,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            shuffle=self.shuffle,
-            momentum=self.momentum,
-            verbose=self.verbose,
-        )
+        rng = fit.random_state
         alphas = self._fine_tune_alphas()
         input_rate = self.fine_tune_input_dropout
         noisy = input_rate > 0 or any(dropout)
@@ -814,17 +779,15 @@ class StackedSparseAEClassifier(ClassifierMixin, TransformerMixin, BaseEstimator
                 correct = proba.argmax(axis=1) == y_val
                 return float(np.average(correct, weights=sw_val))
 
-        return run_solver(
-            settings,
-            objective,
-            theta,
-            data,
-            random_state=rng,
-            previous_state=getattr(self, "_solver_state", None) if continuing else None,
-            validation_score=validation_score,
-            incremental=incremental,
-            after_update=after_update,
-        )
+        with stage_task(fit.context, self, "fine-tuning") as stage:
+            return fit.run(
+                objective,
+                theta,
+                data,
+                validation_score=validation_score,
+                after_update=after_update,
+                context=stage,
+            )
 
     def _dropout(self, X, sizes, rates, generator, workspace):
         """The minibatch's dropped inputs and one mask per hidden layer."""

@@ -11,14 +11,18 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.model_selection import train_test_split
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import SOLVER_PARAMETER_CONSTRAINTS, unchanged_on_failure
-from ._objective import pack, unpack
-from ._solvers import run_solver
+from ._base import start_fit, unchanged_on_failure
+from ._callbacks import CallbackSupport, with_callbacks
+from ._params import pack, unpack
+from ._solver_params import (
+    MINIBATCH_SOLVERS,
+    solver_parameters,
+    store_solver_parameters,
+)
 from ._topk_objective import (
     SPARSITY,
     LatentStats,
@@ -37,12 +41,6 @@ __all__ = ["TopKSAE", "TopKSparseAutoencoder"]
 # rows encoded at a time by transform, score and activation_frequency_
 _CHUNK_SIZE = 4096
 
-_SOLVER_CONSTRAINTS = {
-    name: constraint
-    for name, constraint in SOLVER_PARAMETER_CONSTRAINTS.items()
-    if name not in {"solver", "max_fun"}
-}
-
 
 def _encode_in_chunks(X, params, sparsity, threshold):
     chunks = [
@@ -54,8 +52,20 @@ def _encode_in_chunks(X, params, sparsity, threshold):
     return sp.vstack(chunks, format="csr")
 
 
+@solver_parameters(
+    solvers=MINIBATCH_SOLVERS,
+    exclude=("max_fun",),
+    docs={
+        "max_iter": "Epochs at most.",
+        "tol": "Stop when the loss (or the validation score, with\n"
+        "``early_stopping``) improves by less than ``tol`` for\n"
+        "``n_iter_no_change`` consecutive epochs.",
+        "warm_start": "Start ``fit`` from the previous solution, optimiser state and\n"
+        "dead-latent counts instead of a new initialisation.",
+    },
+)
 class TopKSparseAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    CallbackSupport, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """TopK sparse autoencoder: a dictionary of unit-norm atoms and sparse codes.
 
@@ -122,55 +132,7 @@ class TopKSparseAutoencoder(
         of a dense array: memory ``O(n_samples * k)`` instead of
         ``O(n_samples * n_components)``, for wide dictionaries. Dense output
         is needed by ``set_output(transform="pandas")``.
-    solver : {"adam", "sgd"}, default="adam"
-        The minibatch optimiser.
-    batch_size : int or "auto", default="auto"
-        Minibatch size; "auto" means ``min(256, n_samples)``.
-    learning_rate_init : float, default=1e-3
-        Step size of adam and sgd.
-    learning_rate : {"constant", "linear", "cosine"}, default="constant"
-        Learning-rate schedule of adam and sgd over ``max_iter`` epochs:
-        ``"constant"`` keeps ``learning_rate_init`` (MLPClassifier's
-        ``"constant"``); ``"linear"`` and ``"cosine"`` decay it epoch by
-        epoch, from ``learning_rate_init`` in the first epoch to
-        ``learning_rate_init * learning_rate_final_ratio`` in epoch
-        ``max_iter``, so that no second stage at a lower rate is needed.
-        With ``partial_fit``, each call is one epoch of the decay.
-    learning_rate_final_ratio : float, default=0.01
-        Final step size of the ``"linear"`` and ``"cosine"`` schedules, as a
-        fraction of ``learning_rate_init``, in [0, 1].
-    max_iter : int, default=200
-        Epochs at most.
-    tol : float, default=1e-4
-        Stop when the loss (or the validation score, with
-        ``early_stopping``) improves by less than ``tol`` for
-        ``n_iter_no_change`` consecutive epochs.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, stop on its score (see
-        :meth:`score`) and keep the best weights.
-    validation_fraction : float, default=0.1
-        Share of the training data held out with ``early_stopping``.
-    shuffle : bool, default=True
-        Shuffle the samples at each epoch.
-    momentum : float, default=0.9
-        Momentum of sgd.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum with sgd.
-    beta_1 : float, default=0.9
-        Decay of adam's first moment estimate.
-    beta_2 : float, default=0.999
-        Decay of adam's second moment estimate.
-    epsilon : float, default=1e-8
-        Adam's numerical stability constant.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation, the shuffles and the validation split.
-    verbose : int, default=0
-        Print one line per epoch (loss, elapsed seconds).
-    warm_start : bool, default=False
-        Start ``fit`` from the previous solution, optimiser state and
-        dead-latent counts instead of a new initialisation.
+    {solver_parameters}
 
     Attributes
     ----------
@@ -258,8 +220,6 @@ class TopKSparseAutoencoder(
         "loss": [StrOptions({"fvu", "mse"})],
         "decoder_bias_init": [StrOptions({"geometric_median", "mean"})],
         "sparse_output": ["boolean"],
-        "solver": [StrOptions({"adam", "sgd"})],
-        **_SOLVER_CONSTRAINTS,
     }
 
     def __init__(
@@ -275,25 +235,7 @@ class TopKSparseAutoencoder(
         loss="fvu",
         decoder_bias_init="geometric_median",
         sparse_output=False,
-        solver="adam",
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        learning_rate="constant",
-        learning_rate_final_ratio=0.01,
-        max_iter=200,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        shuffle=True,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
+        **solver_params,
     ):
         self.n_components = n_components
         self.k = k
@@ -305,30 +247,13 @@ class TopKSparseAutoencoder(
         self.loss = loss
         self.decoder_bias_init = decoder_bias_init
         self.sparse_output = sparse_output
-        self.solver = solver
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = learning_rate
-        self.learning_rate_final_ratio = learning_rate_final_ratio
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.shuffle = shuffle
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
+        store_solver_parameters(self, solver_params)
 
     # -- fitting --------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    @with_callbacks
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the autoencoder to X.
 
         Parameters
@@ -337,6 +262,16 @@ class TopKSparseAutoencoder(
             Training data.
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples: every mean over the rows of
+            a batch in the objective (the datafit, the L1 penalty and AuxK)
+            becomes the weighted mean, and the variance of the ``"fvu"``
+            loss is the weighted variance, and ``decoder_bias_init="mean"``
+            is the weighted mean. With ``sparsity="topk"`` or
+            ``"l1"``, integer weights give each batch the objective of its
+            rows repeated that many times; BatchTopK's selection of the batch's
+            ``k * m`` largest pre-activations counts rows, not weights. None
+            weighs every sample 1.
 
         Returns
         -------
@@ -344,10 +279,11 @@ class TopKSparseAutoencoder(
             The fitted transformer.
         """
         with unchanged_on_failure(self):
-            return self._fit(X, incremental=False)
+            return self._fit(X, incremental=False, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    @with_callbacks
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Run one epoch over X, continuing from the current state.
 
         The first call initialises the model from X (``b_dec``, the loss's
@@ -360,6 +296,8 @@ class TopKSparseAutoencoder(
             One chunk of training data.
         y : None
             Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples (see :meth:`fit`).
 
         Returns
         -------
@@ -367,44 +305,33 @@ class TopKSparseAutoencoder(
             The updated transformer.
         """
         with unchanged_on_failure(self):
-            return self._fit(X, incremental=True)
+            return self._fit(X, incremental=True, sample_weight=sample_weight)
 
-    def _fit(self, X, incremental):
-        continuing = (incremental or self.warm_start) and hasattr(self, "coefs_")
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            reset=not continuing,
-        )
+    def _fit(self, X, incremental, sample_weight=None):
+        fit = start_fit(self, X, incremental=incremental, sample_weight=sample_weight)
+        X, sample_weight, rng = fit.X, fit.sample_weight, fit.random_state
         n_features = X.shape[1]
-        rng = check_random_state(self.random_state)
         k = min(self.k, self.n_components)
         sparsity = SPARSITY[self.sparsity](k, self.l1_weight)
-        if continuing:
+        if fit.continuing:
             theta = pack(self._params(X.dtype))
             stats = copy.deepcopy(self._latent_stats)
             stats.threshold = stats.threshold.astype(X.dtype)
             variance = self._variance
-            state = self._solver_state
         else:
             theta = pack(
-                init_parameters(X, self.n_components, rng, self.decoder_bias_init)
+                init_parameters(
+                    X, self.n_components, rng, self.decoder_bias_init, sample_weight
+                )
             )
             stats = LatentStats(self.n_components, X.dtype)
-            variance = mean_variance(X)
-            state = None
+            variance = mean_variance(X, sample_weight)
         scale = 1 / variance if self.loss == "fvu" and variance > 0 else 1.0
         # the L1 penalty per typical norm sqrt(n_features * variance) of a row
         penalty_scale = scale * np.sqrt(variance / n_features) if variance else scale
         k_aux = max(1, n_features // 2) if self.k_aux == "auto" else self.k_aux
 
-        X_train, X_val = X, None
-        if self.early_stopping and not incremental:
-            X_train, X_val = train_test_split(
-                X, test_size=self.validation_fraction, random_state=rng
-            )
+        (X_train, sw_train), (X_val, sw_val) = fit.split(X, sample_weight)
         shapes = parameter_shapes(n_features, self.n_components)
         objective = make_training_objective(
             sparsity,
@@ -421,18 +348,18 @@ class TopKSparseAutoencoder(
 
             def validation_score(theta):
                 return -fraction_of_variance_unexplained(
-                    X_val, unpack(theta, shapes), sparsity, stats.threshold
+                    X_val,
+                    unpack(theta, shapes),
+                    sparsity,
+                    stats.threshold,
+                    sample_weight=sw_val,
                 )
 
-        result = run_solver(
-            self,
+        result = fit.run(
             objective,
             theta,
-            (X_train,),
-            random_state=rng,
-            previous_state=state,
+            (X_train,) if sw_train is None else (X_train, sw_train),
             validation_score=validation_score,
-            incremental=incremental,
             after_update=(
                 make_decoder_projection(n_features, self.n_components)
                 if sparsity.unit_norm_decoder
@@ -448,20 +375,10 @@ class TopKSparseAutoencoder(
         self._sparsity = sparsity
         self._latent_stats = stats
         self._variance = variance
-        self._solver_state = result.state
         self.threshold_ = (
             stats.threshold.copy() if self.sparsity == "batch_topk" else None
         )
-        self.loss_ = result.loss
-        self.loss_curve_ = result.loss_curve
-        self.n_iter_ = result.n_iter
-        self.best_loss_ = result.state.best_loss
-        self.validation_scores_ = (
-            result.state.validation_scores if validation_score is not None else None
-        )
-        self.best_validation_score_ = (
-            result.state.best_validation_score if validation_score is not None else None
-        )
+        fit.store(result)
         self.n_dead_components_ = int(stats.dead(self.dead_after).sum())
         codes = _encode_in_chunks(X, self._params(X.dtype), sparsity, self.threshold_)
         self.activation_frequency_ = np.bincount(

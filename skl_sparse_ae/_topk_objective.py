@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
-from ._objective import unpack
+from ._params import unpack
 
 #: Decay of BatchTopK's per-latent threshold (an exponential moving average
 #: over the batches in which the latent is selected).
@@ -94,31 +94,41 @@ def geometric_median(X, *, max_iter=100, tol=1e-5):
     return median
 
 
-def mean_variance(X):
-    """Mean over the features of each feature's variance (float).
+def mean_variance(X, sample_weight=None):
+    """Mean over the features of each feature's (weighted) variance (float).
 
     ``MSE / mean_variance(X)`` is the fraction of variance unexplained.
     """
     if sp.issparse(X):
-        _, variances = mean_variance_axis(X, axis=0)
-    else:
+        _, variances = mean_variance_axis(X, axis=0, weights=sample_weight)
+    elif sample_weight is None:
         variances = np.var(X, axis=0, dtype=np.float64)
+    else:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        mean = w @ X / w.sum()
+        variances = w @ (np.asarray(X, dtype=np.float64) - mean) ** 2 / w.sum()
     return float(np.mean(variances)) if variances.size else 0.0
 
 
-def init_parameters(X, n_components, random_state, decoder_bias_init):
+def init_parameters(
+    X, n_components, random_state, decoder_bias_init, sample_weight=None
+):
     """Initial ``W_enc, b_enc, W_dec, b_dec`` for data X, in X's dtype.
 
     Decoder rows are random directions (unit-norm Gaussian vectors), the
     encoder is the decoder's transpose, ``b_enc`` is zero and ``b_dec`` the
     geometric median of (a sample of at most
-    :data:`GEOMETRIC_MEDIAN_SAMPLES` rows of) X, or its mean.
+    :data:`GEOMETRIC_MEDIAN_SAMPLES` rows of) X, or its mean (weighted with
+    ``sample_weight``).
     """
     n_samples, n_features = X.shape
     dtype = X.dtype
     W_dec = random_state.standard_normal((n_components, n_features))
     W_dec /= np.linalg.norm(W_dec, axis=1, keepdims=True)
-    if decoder_bias_init == "mean":
+    if decoder_bias_init == "mean" and sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        b_dec = np.asarray(w @ X / w.sum(), dtype=np.float64).ravel()
+    elif decoder_bias_init == "mean":
         b_dec = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
     else:
         rows = np.arange(n_samples)
@@ -232,8 +242,11 @@ class TopK:
         """Codes at transform (the same rule: each row on its own)."""
         return topk_codes(pre, self.k)
 
-    def penalty(self, codes, W_dec, m):
-        """Penalty on the codes: value, gradient in the stored values, in W_dec."""
+    def penalty(self, codes, W_dec, row_weights):
+        """Penalty on the codes: value, gradient in the stored values, in W_dec.
+
+        ``row_weights`` (summing to 1) make the mean over the rows.
+        """
         return 0.0, None, None
 
     def observe(self, stats, codes):
@@ -292,16 +305,22 @@ class ReLUL1:
         """Codes at transform: the ReLU."""
         return relu_codes(pre)
 
-    def penalty(self, codes, W_dec, m):
-        """Value and gradients of the weighted L1 penalty (mean over m rows)."""
-        dtype = W_dec.dtype.type
+    def penalty(self, codes, W_dec, row_weights):
+        """Value and gradients of the weighted L1 penalty (mean over the rows).
+
+        ``row_weights`` (shape (m,), summing to 1) weigh the rows' terms.
+        """
         norms = np.linalg.norm(W_dec, axis=1)
-        weight = self.l1_weight / m
-        value = weight * float(codes.data @ norms[codes.indices])
-        d_values = dtype(weight) * norms[codes.indices]
-        column_sums = np.asarray(codes.sum(axis=0)).ravel().astype(W_dec.dtype)
+        # each stored code's weight: l1_weight times its row's weight
+        weights = (self.l1_weight * row_weights).astype(W_dec.dtype)
+        weights = np.repeat(weights, np.diff(codes.indptr))
+        value = float((weights * codes.data) @ norms[codes.indices])
+        d_values = weights * norms[codes.indices]
+        column_sums = np.bincount(
+            codes.indices, weights * codes.data, minlength=W_dec.shape[0]
+        ).astype(W_dec.dtype)
         safe = np.where(norms > 0, norms, 1)
-        grad_W_dec = (dtype(weight) * column_sums / safe)[:, np.newaxis] * W_dec
+        grad_W_dec = (column_sums / safe)[:, np.newaxis] * W_dec
         return value, d_values, grad_W_dec
 
     def observe(self, stats, codes):
@@ -405,30 +424,46 @@ def encode(X, params, sparsity, threshold=None):
     return codes
 
 
-def squared_error_and_variance(X, params, sparsity, threshold=None, chunk_size=4096):
+def squared_error_and_variance(
+    X, params, sparsity, threshold=None, chunk_size=4096, sample_weight=None
+):
     """Sum of squared reconstruction errors and of squared deviations from the mean.
 
-    Their ratio is the FVU. Works in chunks of rows, accumulates in float64.
+    Their ratio is the FVU. Works in chunks of rows, accumulates in float64;
+    with ``sample_weight``, both sums and the mean are weighted.
     """
-    X_mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+    w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+    X_mean = np.asarray(
+        X.mean(axis=0) if w is None else (w @ X) / w.sum(), dtype=np.float64
+    ).ravel()
     error = deviation = 0.0
     for start in range(0, X.shape[0], chunk_size):
         chunk = X[start : start + chunk_size]
         dense = chunk.toarray() if sp.issparse(chunk) else np.asarray(chunk)
         X_hat = decode(encode(chunk, params, sparsity, threshold), *params[2:])
         X_hat -= dense
-        error += float(np.einsum("ij,ij->", X_hat, X_hat, dtype=np.float64))
         centred = dense - X_mean
-        deviation += float(np.einsum("ij,ij->", centred, centred))
+        if w is None:
+            error += float(np.einsum("ij,ij->", X_hat, X_hat, dtype=np.float64))
+            deviation += float(np.einsum("ij,ij->", centred, centred))
+        else:
+            rows = w[start : start + chunk_size]
+            error += float(rows @ np.einsum("ij,ij->i", X_hat, X_hat, dtype=np.float64))
+            deviation += float(rows @ np.einsum("ij,ij->i", centred, centred))
     return error, deviation
 
 
-def fraction_of_variance_unexplained(X, params, sparsity, threshold=None):
+def fraction_of_variance_unexplained(
+    X, params, sparsity, threshold=None, sample_weight=None
+):
     """FVU = ``sum ||x - x_hat||^2 / sum ||x - mean(x)||^2`` over the rows of X.
 
-    When X has no variance: 0 for a perfect reconstruction, else ``inf``.
+    Weighted sums and mean with ``sample_weight``. When X has no variance: 0
+    for a perfect reconstruction, else ``inf``.
     """
-    error, deviation = squared_error_and_variance(X, params, sparsity, threshold)
+    error, deviation = squared_error_and_variance(
+        X, params, sparsity, threshold, sample_weight=sample_weight
+    )
     if deviation > 0:
         return error / deviation
     return 0.0 if error == 0 else np.inf
@@ -462,6 +497,7 @@ def topk_loss_grad(
     dead=None,
     k_aux=0,
     aux_weight=0.0,
+    sample_weight=None,
     grad=None,
     workspace=None,
 ):
@@ -498,6 +534,9 @@ def topk_loss_grad(
         Latents of AuxK's reconstruction.
     aux_weight : float
         Weight of AuxK.
+    sample_weight : ndarray of shape (m,), default=None
+        Weights of the rows: every mean over the rows (the datafit, the
+        penalty, AuxK's sums and mean) is the weighted one. None: all 1.
     grad : ndarray, default=None
         Where to write the gradient (like ``theta``).
     workspace : object, default=None
@@ -524,22 +563,31 @@ def topk_loss_grad(
     pre += b_enc
     codes = sparsity.train_codes(pre)
 
+    # each row's share of the means over the batch
+    if sample_weight is None:
+        row_weights = np.full(m, 1 / m)
+    else:
+        row_weights = np.asarray(sample_weight, dtype=np.float64)
+        row_weights = row_weights / row_weights.sum()
+
     # datafit: residual R = x_hat - x = z @ W_dec - (x - b_dec)
     residual = np.asarray(codes @ W_dec)
     residual -= X_centred
     aux_loss, d_pre_aux, gW_dec_aux = 0.0, None, None
     if dead is not None and aux_weight > 0 and dead.any():
         aux_loss, d_pre_aux, gW_dec_aux = _auxk_term(
-            pre, residual, dead, k_aux, aux_weight, W_dec
+            pre, residual, dead, k_aux, aux_weight, W_dec, row_weights
         )
-    scale = loss_scale / (m * n_features)
-    loss = scale * float(np.einsum("ij,ij->", residual, residual, dtype=np.float64))
-    residual *= dtype(2 * scale)  # now d loss / d x_hat
+    scale = loss_scale / n_features
+    squares = np.einsum("ij,ij->i", residual, residual, dtype=np.float64)
+    loss = scale * float(row_weights @ squares)
+    # now d loss / d x_hat
+    residual *= (2 * scale * row_weights).astype(theta.dtype)[:, np.newaxis]
     gW_dec[...] = codes.T @ residual
     gb_dec[...] = residual.sum(axis=0)
     d_values = _gather(residual @ W_dec.T, codes)
 
-    value, d_penalty, gW_dec_penalty = sparsity.penalty(codes, W_dec, m)
+    value, d_penalty, gW_dec_penalty = sparsity.penalty(codes, W_dec, row_weights)
     if d_penalty is not None:
         loss += penalty_scale * value
         d_values += dtype(penalty_scale) * d_penalty
@@ -558,26 +606,30 @@ def topk_loss_grad(
     return loss, grad, codes
 
 
-def _auxk_term(pre, residual, dead, k_aux, aux_weight, W_dec):
+def _auxk_term(pre, residual, dead, k_aux, aux_weight, W_dec, row_weights=None):
     """AuxK's value and gradients: in the pre-activations (CSR) and in W_dec.
 
-    ``residual`` is ``x_hat - x = -e`` of the batch; ``(0, None, None)`` when
-    it has no variance.
+    ``residual`` is ``x_hat - x = -e`` of the batch; ``row_weights`` (summing
+    to 1; None for equal weights) weigh its rows' sums and mean;
+    ``(0, None, None)`` when it has no variance.
     """
-    dtype = W_dec.dtype.type
-    centred = residual - residual.mean(axis=0)
-    denominator = float(np.einsum("ij,ij->", centred, centred, dtype=np.float64))
+    if row_weights is None:
+        row_weights = np.full(residual.shape[0], 1 / residual.shape[0])
+    centred = residual - row_weights.astype(residual.dtype) @ residual
+    denominator = float(
+        row_weights @ np.einsum("ij,ij->i", centred, centred, dtype=np.float64)
+    )
     if denominator <= 0:
         return 0.0, None, None
     codes = auxk_codes(pre, dead, k_aux)
     # e_hat - e = z_aux @ W_dec + residual
     difference = np.asarray(codes @ W_dec)
     difference += residual
-    loss = aux_weight * float(
-        np.einsum("ij,ij->", difference, difference, dtype=np.float64)
-    )
-    loss /= denominator
-    difference *= dtype(2 * aux_weight / denominator)
+    squares = np.einsum("ij,ij->i", difference, difference, dtype=np.float64)
+    loss = aux_weight * float(row_weights @ squares) / denominator
+    difference *= (2 * aux_weight / denominator * row_weights).astype(difference.dtype)[
+        :, np.newaxis
+    ]
     gW_dec = codes.T @ difference
     dead_index = np.flatnonzero(dead)
     position = np.empty(pre.shape[1], dtype=np.intp)
@@ -600,14 +652,14 @@ def make_training_objective(
     aux_weight,
     dead_after,
 ):
-    """The minibatch solver's ``fun(theta, X, grad=, workspace=)`` for training.
+    """The minibatch solver's ``fun(theta, X, sample_weight=None, grad=, workspace=)``.
 
     Composes, per batch: :func:`topk_loss_grad` with the dead latents of
     ``stats``; the removal of the decoder gradient's component along each
     (unit-norm) decoder row; the update of ``stats`` from the batch's codes.
     """
 
-    def objective(theta, X, grad=None, workspace=None):
+    def objective(theta, X, sample_weight=None, grad=None, workspace=None):
         loss, grad, codes = topk_loss_grad(
             theta,
             X,
@@ -618,6 +670,7 @@ def make_training_objective(
             dead=stats.dead(dead_after) if aux_weight > 0 else None,
             k_aux=k_aux,
             aux_weight=aux_weight,
+            sample_weight=sample_weight,
             grad=grad,
         )
         if sparsity.unit_norm_decoder:

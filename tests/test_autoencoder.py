@@ -101,8 +101,14 @@ def test_lbfgs_loss_curve_is_the_loss_at_each_iterate(dtype):
         evaluated[theta.tobytes()] = loss
         return loss, grad
 
-    theta, loss, n_iter, curve = minimize_lbfgs(
+    result = minimize_lbfgs(
         quadratic, np.zeros(20, dtype=dtype), max_iter=100, tol=1e-6
+    )
+    theta, loss, n_iter, curve = (
+        result.theta,
+        result.loss,
+        result.n_iter,
+        result.loss_curve,
     )
     assert n_iter == len(curve) > 1
     assert set(curve) <= set(evaluated.values())

@@ -601,15 +601,16 @@ def test_default_digits_run_converges_without_warnings(tmp_path, capsys):
 @pytest.mark.parametrize("solver", ["lbfgs", "adam"])
 def test_observe_progress_reports_each_iteration(solver):
     from skl_sparse_ae import SparseAE
-    from skl_sparse_ae._solvers import _progress_callbacks, observe_progress
+    from skl_sparse_ae._callbacks import ProgressEvents
 
     X = np.random.RandomState(0).uniform(size=(60, 9))
     events = []
-    with observe_progress(lambda event, **info: events.append((event, info))):
-        ae = SparseAE(n_components=4, solver=solver, max_iter=5, random_state=0)
-        with pytest.warns(ConvergenceWarning):  # 5 iterations do not converge
-            ae.fit(X)
-    assert not _progress_callbacks  # removed on leaving the context
+    callback = ProgressEvents(lambda event, **info: events.append((event, info)))
+    ae = SparseAE(n_components=4, solver=solver, max_iter=5, random_state=0)
+    ae.set_callbacks(callback)
+    with pytest.warns(ConvergenceWarning):  # 5 iterations do not converge
+        ae.fit(X)
+    ae.set_callbacks()  # removed
     assert events[0] == ("start", {"max_iter": 5})
     iterations = [info for event, info in events if event == "iteration"]
     assert [info["n_iter"] for info in iterations] == list(range(1, ae.n_iter_ + 1))
@@ -617,7 +618,8 @@ def test_observe_progress_reports_each_iteration(solver):
     assert events[-1][0] == "end"
     assert events[-1][1]["n_iter"] == ae.n_iter_
     assert events[-1][1]["loss"] == pytest.approx(ae.loss_curve_[-1], rel=1e-4)
-    # outside the context, nothing is reported
+    assert events[-1][1]["status"] == "max_iter"
+    # without the callback, nothing is reported
     events.clear()
     with pytest.warns(ConvergenceWarning):
         ae.fit(X)

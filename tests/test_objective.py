@@ -9,22 +9,18 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, log_softmax
 
 from skl_sparse_ae._objective import (
-    Workspace,
     decode,
     encode,
-    init_layer,
     inplace_softmax,
     kl_sparsity,
-    layer_shapes,
     mean_activation,
     network_loss_grad,
-    pack,
     reconstruction_error,
     sigmoid_layer,
     sparse_autoencoder_loss_grad,
-    unpack,
     weight_decay,
 )
+from skl_sparse_ae._params import Workspace, init_layer, layer_shapes, pack, unpack
 
 
 def _central_differences(fun, theta, eps=1e-6):

@@ -33,7 +33,7 @@ from skl_sparse_ae import SparseAE, StackedSparseAEClassifier
 AE = "skl_sparse_ae._autoencoder.SparseAutoencoderTransformer"
 STACK = "skl_sparse_ae._stacked.StackedSparseAEClassifier"
 MINIBATCH = [
-    "skl_sparse_ae._objective.Workspace",
+    "skl_sparse_ae._params.Workspace",
     "skl_sparse_ae._solvers.MinibatchSolver",
     "skl_sparse_ae._solvers.LearningRateSchedule",
 ]

@@ -24,14 +24,12 @@ from skl_sparse_ae._objective import (
     autoencoder_shapes,
     clip_column_norms,
     dropout_mask,
-    layer_shapes,
     masked_copy,
     network_forward,
     network_loss_grad,
-    pack,
     sparse_autoencoder_loss_grad,
-    unpack,
 )
+from skl_sparse_ae._params import layer_shapes, pack, unpack
 from skl_sparse_ae._solvers import LearningRateSchedule
 
 AE_TERMS = dict(alpha=0.05, sparsity_target=0.1, sparsity_weight=2.0)

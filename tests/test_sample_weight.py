@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from skl_sparse_ae import SparseAutoencoderTransformer, StackedSparseAEClassifier
 
@@ -161,3 +162,55 @@ def test_bad_weights_raise_and_leave_the_estimator_unchanged(
     assert set(vars(est)) == set(before)
     for a, b in zip(coefs, est.coefs_):
         assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("rule", ["topk", "l1"])
+def test_topk_objective_weights_equal_repeated_rows(rule):
+    """Integer weights give the TopK objective of repeated rows: datafit,
+    the L1 penalty and AuxK, value and gradient."""
+    from skl_sparse_ae._params import pack
+    from skl_sparse_ae._topk_objective import SPARSITY, init_parameters, topk_loss_grad
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(12, 5))
+    weights = rng.randint(0, 4, size=12).astype(float)
+    weights[0] = 2.0
+    n_components = 7
+    theta = pack(init_parameters(X, n_components, rng, "mean"))
+    theta += 0.1 * rng.normal(size=theta.shape)
+    dead = np.zeros(n_components, dtype=bool)
+    dead[[1, 4, 5]] = True
+    options = dict(
+        sparsity=SPARSITY[rule](2, 0.3),
+        loss_scale=1.7,
+        penalty_scale=0.4,
+        dead=dead,
+        k_aux=2,
+        aux_weight=0.5,
+    )
+    loss_w, grad_w, _ = topk_loss_grad(
+        theta, X, n_components, sample_weight=weights, **options
+    )
+    repeated = np.repeat(X, weights.astype(int), axis=0)
+    loss_r, grad_r, _ = topk_loss_grad(theta, repeated, n_components, **options)
+    assert loss_w == pytest.approx(loss_r, rel=1e-12)
+    assert_allclose(grad_w, grad_r, rtol=1e-10, atol=1e-12)
+
+
+def test_topk_fit_takes_sample_weight_and_checks_it():
+    from skl_sparse_ae import TopKSparseAutoencoder
+
+    X = np.random.RandomState(0).uniform(size=(40, 6))
+    sae = TopKSparseAutoencoder(n_components=8, k=2, max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match="sample_weight"):
+        sae.fit(X, sample_weight=np.ones(3))
+    assert not hasattr(sae, "coefs_")
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        sae.fit(X, sample_weight=-np.ones(40))
+    zero = np.ones(40)
+    zero[:20] = 0
+    with pytest.warns(ConvergenceWarning):
+        sae.fit(X, sample_weight=zero)
+    sae.partial_fit(X, sample_weight=np.ones(40))  # one epoch: no warning
+    assert sae.n_iter_ == 3
+    assert sae.transform(X).shape == (40, 8)

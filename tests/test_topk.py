@@ -17,7 +17,7 @@ from sklearn.model_selection import GridSearchCV
 
 import skl_sparse_ae._topk_objective as topk_objective
 from skl_sparse_ae import TopKSAE, TopKSparseAutoencoder
-from skl_sparse_ae._objective import pack, unpack
+from skl_sparse_ae._params import pack, unpack
 from skl_sparse_ae._topk_objective import (
     SPARSITY,
     LatentStats,
