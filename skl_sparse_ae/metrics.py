@@ -726,11 +726,11 @@ class _SAEScorer:
         return self._from(X, codes, X_hat, sample_weight)
 
     def _from(self, X, codes, X_hat, sample_weight):
-        if self._on == "codes":
-            value = self._metric(codes, sample_weight=sample_weight, **self._kwargs)
-        else:
-            value = self._metric(X, X_hat, sample_weight=sample_weight, **self._kwargs)
-        return self._sign * float(value)
+        kwargs = dict(self._kwargs)
+        if sample_weight is not None:
+            kwargs["sample_weight"] = sample_weight
+        arrays = (codes,) if self._on == "codes" else (X, X_hat)
+        return self._sign * float(self._metric(*arrays, **kwargs))
 
     def __repr__(self):
         arguments = [self._metric.__name__, f"on={self._on!r}"]
@@ -746,17 +746,19 @@ def make_sae_scorer(metric, *, on="reconstruction", greater_is_better=True, **kw
     The scorer, ``scorer(estimator, X, y=None, sample_weight=None)``, calls
     ``codes = estimator.transform(X)`` once and, with
     ``on="reconstruction"``, ``X_hat = estimator.inverse_transform(codes)``
-    once, then returns ``metric(X, X_hat, sample_weight=sample_weight,
-    **kwargs)`` (``metric(codes, ...)`` with ``on="codes"``), negated when
+    once, then returns ``metric(X, X_hat, **kwargs)`` (``metric(codes,
+    **kwargs)`` with ``on="codes"``), negated when
     ``greater_is_better=False``, as :func:`sklearn.metrics.make_scorer` does.
     It can be given to any ``scoring`` parameter of scikit-learn.
 
     Parameters
     ----------
     metric : callable
-        ``metric(X, X_hat, *, sample_weight, **kwargs)`` (a reconstruction
-        metric of this module, say) or ``metric(codes, *, sample_weight,
-        **kwargs)`` (a sparsity metric), returning a float.
+        ``metric(X, X_hat, **kwargs)`` (a reconstruction metric of this
+        module, or :func:`sklearn.metrics.mean_absolute_error`, say) or
+        ``metric(codes, **kwargs)`` (a sparsity metric), returning a float.
+        ``sample_weight`` is passed to it only when the scorer is called
+        with one.
     on : {"reconstruction", "codes"}, default="reconstruction"
         What the metric is computed on. ``"reconstruction"`` needs an
         estimator with ``inverse_transform``.

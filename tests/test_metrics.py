@@ -456,6 +456,18 @@ def test_make_sae_scorer_options_and_repr():
     assert set(custom(_Counting(), X)) == {"az", "fvu"}
 
 
+def test_make_sae_scorer_of_a_scikit_learn_metric():
+    X, _ = _pair(np.float64)
+    mae = M.make_sae_scorer(sk_metrics.mean_absolute_error, greater_is_better=False)
+    assert mae(_Counting(), X) == pytest.approx(
+        -sk_metrics.mean_absolute_error(X, X / 2)
+    )
+    weights = np.arange(X.shape[0]) % 3
+    assert mae(_Counting(), X, sample_weight=weights) == pytest.approx(
+        -sk_metrics.mean_absolute_error(X, X / 2, sample_weight=weights)
+    )
+
+
 def test_scorer_errors():
     with pytest.raises(ValueError, match="not a scorer of skl_sparse_ae.metrics"):
         M.get_scorer("r2")
