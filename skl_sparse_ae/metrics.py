@@ -95,6 +95,7 @@ def _check_codes(codes, sample_weight):
 
 
 def _check_weights(sample_weight, X):
+    """Float64 weights, with scikit-learn's checks (length, sign, not all zero)."""
     if sample_weight is None:
         return None
     return _check_sample_weight(
@@ -371,7 +372,10 @@ def explained_variance(X, X_hat, *, sample_weight=None, definition="centred"):
     deviations = _per_row(lambda x: _squared_norms(x - mean), X)
     if definition == "centred":
         return 1 - _ratio(_sum(errors, sample_weight), _sum(deviations, sample_weight))
-    ratios = np.array([_ratio(e, d) for e, d in zip(errors, deviations)])
+    ratios = np.divide(
+        errors, deviations, out=np.zeros_like(errors), where=deviations > 0
+    )
+    ratios[(deviations == 0) & (errors > 0)] = math.inf
     return 1 - _mean(ratios, sample_weight)
 
 

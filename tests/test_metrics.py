@@ -214,12 +214,23 @@ def test_mismatched_shapes_raise(metric):
         metric(X, X_hat[:5])
 
 
-def test_sample_weight_of_wrong_length_raises():
+def test_invalid_sample_weight_raises():
     X, X_hat = _pair(np.float64)
     with pytest.raises(ValueError, match="sample_weight"):
         M.fraction_of_variance_unexplained(X, X_hat, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="sample_weight"):
         M.l0(_codes(), sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        M.feature_density(_codes(), sample_weight=np.zeros(50))
+    with pytest.raises(ValueError, match="Negative values"):
+        M.mean_squared_error(X, X_hat, sample_weight=-np.ones(40))
+
+
+def test_integer_and_boolean_codes():
+    codes = np.array([[0, 2, 1], [0, 0, 3]])
+    assert M.l0(codes) == 1.5
+    assert_array_equal(M.feature_density(codes != 0), [0.0, 0.5, 1.0])
+    assert M.dead_fraction(sp.csr_matrix(codes != 0)) == pytest.approx(1 / 3)
 
 
 # ---------------------------------------------------------------------------
