@@ -298,9 +298,8 @@ def explained_variance(X, X_hat, *, sample_weight=None, definition="centred"):
       :func:`fraction_of_variance_unexplained`), the variance about the mean
       of X: ``1 - sum_i ||x_i - x_hat_i||^2 / sum_i ||x_i - mean(X)||^2``.
       The conventional definition (the coefficient of determination, R^2,
-      of the reconstruction), and that of SAELens since its pull request 665
-      (2026) and of SAEBench's ``explained_variance`` since its pull request
-      61.
+      of the reconstruction), and that of SAELens's ``explained_variance``
+      since its pull request 665 (2026).
     - ``"about_zero"``: ``1 - sum_i ||x_i - x_hat_i||^2 / sum_i ||x_i||^2``,
       the variance about zero, i.e. the fraction of the squared norm
       explained. Higher than ``"centred"`` whenever X is not centred (the
@@ -311,11 +310,12 @@ def explained_variance(X, X_hat, *, sample_weight=None, definition="centred"):
       from those versions.
     - ``"mean_of_rows"``: ``mean_i (1 - ||x_i - x_hat_i||^2 /
       ||x_i - mean(X)||^2)``, the mean of a ratio per row instead of a ratio
-      of sums: the earlier formula of SAELens and SAEBench (their
-      ``explained_variance_legacy``, used in the SAEBench paper). Rows near
-      the mean get huge ratios, so it is lower than ``"centred"`` and
-      unstable; a row equal to the mean and not reconstructed exactly gives
-      ``-inf``.
+      of sums: the earlier formula of SAELens and SAEBench, which both
+      still report it as ``explained_variance_legacy`` (SAELens takes the
+      mean of each batch), and the one of the numbers of the SAEBench
+      paper. Rows near the mean get huge ratios, so it is usually lower than
+      ``"centred"`` and unstable; a row equal to the mean and not
+      reconstructed exactly gives ``-inf``.
 
     Parameters
     ----------
