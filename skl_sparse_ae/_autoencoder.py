@@ -469,6 +469,12 @@ class SparseAutoencoderTransformer(
         -------
         score : float
             The negative mean reconstruction error.
+
+        See Also
+        --------
+        skl_sparse_ae.metrics.mean_squared_error : The mean over all entries
+            of ``(X - inverse_transform(transform(X)))**2``; this score is
+            ``-(n_features / 2)`` times it.
         """
         return float(np.mean(self.score_samples(X)))
 

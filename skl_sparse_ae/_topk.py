@@ -451,6 +451,14 @@ class TopKSparseAutoencoder(
         -------
         score : float
             Minus the FVU.
+
+        See Also
+        --------
+        skl_sparse_ae.metrics.fraction_of_variance_unexplained : The FVU of
+            ``X`` and ``inverse_transform(transform(X))``; this score is minus
+            it, the scorer ``metrics.get_scorer("neg_fvu")``.
+        skl_sparse_ae.metrics.explained_variance : ``1 - FVU``, and the
+            field's other definitions of it.
         """
         check_is_fitted(self)
         X = self._validate_for_predict(X)

@@ -3,8 +3,9 @@
 In the spirit of imbalanced-learn's ``maint_tools/test_docstring.py``: each
 public class, each public method defined in this package (not those inherited
 from scikit-learn's mixins, which scikit-learn documents) and each public
-function of :mod:`skl_sparse_ae.datasets` and :mod:`skl_sparse_ae.plotting`
-is checked with :func:`numpydoc.validate.validate`, one test per object.
+function of :mod:`skl_sparse_ae.datasets`, :mod:`skl_sparse_ae.metrics` and
+:mod:`skl_sparse_ae.plotting` is checked with :func:`numpydoc.validate.validate`,
+one test per object.
 """
 
 import inspect
@@ -13,7 +14,7 @@ import numpydoc.validate
 import pytest
 
 import skl_sparse_ae
-from skl_sparse_ae import datasets, plotting
+from skl_sparse_ae import datasets, metrics, plotting
 
 # numpydoc checks that are not enforced, and why. Every other check is: among
 # them the summary (SS01-SS06), the parameters (PR01-PR10: every parameter
@@ -86,7 +87,11 @@ CLASSES = [path for path, _ in _public_classes()]
 METHODS = [
     method for path, cls in _public_classes() for method in _public_methods(path, cls)
 ]
-FUNCTIONS = _public_functions(datasets) + _public_functions(plotting)
+FUNCTIONS = (
+    _public_functions(datasets)
+    + _public_functions(metrics)
+    + _public_functions(plotting)
+)
 
 
 def test_public_objects_are_collected():
@@ -125,6 +130,21 @@ def test_public_objects_are_collected():
     assert set(FUNCTIONS) == {
         "skl_sparse_ae.datasets.load_mnist",
         "skl_sparse_ae.datasets.write_idx",
+        "skl_sparse_ae.metrics.cosine_similarity",
+        "skl_sparse_ae.metrics.cosine_similarity_per_row",
+        "skl_sparse_ae.metrics.dead_fraction",
+        "skl_sparse_ae.metrics.explained_variance",
+        "skl_sparse_ae.metrics.feature_density",
+        "skl_sparse_ae.metrics.feature_density_histogram",
+        "skl_sparse_ae.metrics.fraction_of_variance_unexplained",
+        "skl_sparse_ae.metrics.get_scorer",
+        "skl_sparse_ae.metrics.get_scorer_names",
+        "skl_sparse_ae.metrics.l0",
+        "skl_sparse_ae.metrics.l0_per_row",
+        "skl_sparse_ae.metrics.make_multimetric_scorer",
+        "skl_sparse_ae.metrics.make_sae_scorer",
+        "skl_sparse_ae.metrics.mean_squared_error",
+        "skl_sparse_ae.metrics.squared_error_per_row",
         "skl_sparse_ae.plotting.plot_filters",
         "skl_sparse_ae.plotting.plot_loss_curves",
         "skl_sparse_ae.plotting.plot_reconstructions",
