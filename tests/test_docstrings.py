@@ -3,8 +3,9 @@
 In the spirit of imbalanced-learn's ``maint_tools/test_docstring.py``: each
 public class, each public method defined in this package (not those inherited
 from scikit-learn's mixins, which scikit-learn documents) and each public
-function of :mod:`skl_sparse_ae.datasets` and :mod:`skl_sparse_ae.plotting`
-is checked with :func:`numpydoc.validate.validate`, one test per object.
+function of :mod:`skl_sparse_ae.datasets`, :mod:`skl_sparse_ae.interop` and
+:mod:`skl_sparse_ae.plotting` is checked with :func:`numpydoc.validate.validate`,
+one test per object.
 """
 
 import inspect
@@ -13,7 +14,7 @@ import numpydoc.validate
 import pytest
 
 import skl_sparse_ae
-from skl_sparse_ae import datasets, plotting
+from skl_sparse_ae import datasets, interop, plotting
 
 # numpydoc checks that are not enforced, and why. Every other check is: among
 # them the summary (SS01-SS06), the parameters (PR01-PR10: every parameter
@@ -86,7 +87,11 @@ CLASSES = [path for path, _ in _public_classes()]
 METHODS = [
     method for path, cls in _public_classes() for method in _public_methods(path, cls)
 ]
-FUNCTIONS = _public_functions(datasets) + _public_functions(plotting)
+FUNCTIONS = (
+    _public_functions(datasets)
+    + _public_functions(interop)
+    + _public_functions(plotting)
+)
 
 
 def test_public_objects_are_collected():
@@ -125,6 +130,8 @@ def test_public_objects_are_collected():
     assert set(FUNCTIONS) == {
         "skl_sparse_ae.datasets.load_mnist",
         "skl_sparse_ae.datasets.write_idx",
+        "skl_sparse_ae.interop.load_saelens",
+        "skl_sparse_ae.interop.save_saelens",
         "skl_sparse_ae.plotting.plot_filters",
         "skl_sparse_ae.plotting.plot_loss_curves",
         "skl_sparse_ae.plotting.plot_reconstructions",
