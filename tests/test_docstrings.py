@@ -3,7 +3,8 @@
 In the spirit of imbalanced-learn's ``maint_tools/test_docstring.py``: each
 public class, each public method defined in this package (not those inherited
 from scikit-learn's mixins, which scikit-learn documents) and each public
-function of :mod:`skl_sparse_ae.datasets`, :mod:`skl_sparse_ae.metrics` and
+function of :mod:`skl_sparse_ae.datasets`, :mod:`skl_sparse_ae.interop`,
+:mod:`skl_sparse_ae.metrics` and
 :mod:`skl_sparse_ae.plotting` is checked with :func:`numpydoc.validate.validate`,
 one test per object.
 """
@@ -14,7 +15,7 @@ import numpydoc.validate
 import pytest
 
 import skl_sparse_ae
-from skl_sparse_ae import datasets, metrics, plotting
+from skl_sparse_ae import datasets, interop, metrics, plotting
 
 # numpydoc checks that are not enforced, and why. Every other check is: among
 # them the summary (SS01-SS06), the parameters (PR01-PR10: every parameter
@@ -89,6 +90,7 @@ METHODS = [
 ]
 FUNCTIONS = (
     _public_functions(datasets)
+    + _public_functions(interop)
     + _public_functions(metrics)
     + _public_functions(plotting)
 )
@@ -130,6 +132,8 @@ def test_public_objects_are_collected():
     assert set(FUNCTIONS) == {
         "skl_sparse_ae.datasets.load_mnist",
         "skl_sparse_ae.datasets.write_idx",
+        "skl_sparse_ae.interop.load_saelens",
+        "skl_sparse_ae.interop.save_saelens",
         "skl_sparse_ae.metrics.cosine_similarity",
         "skl_sparse_ae.metrics.cosine_similarity_per_row",
         "skl_sparse_ae.metrics.dead_fraction",
