@@ -12,7 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.fixes import parse_version
 
 from skl_sparse_ae import __version__
-from skl_sparse_ae._cli import _build_parser, main
+from skl_sparse_ae.cli import main
+from skl_sparse_ae.cli.arguments import build_parser, make_classifier, parse_args
 from skl_sparse_ae.datasets import write_idx
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -388,9 +389,7 @@ def test_python_m_help():
     ],
 )
 def test_pretraining_defaults_per_dataset(args, solver, max_iter):
-    from skl_sparse_ae._cli import _make_classifier, _parse_args
-
-    clf = _make_classifier(_parse_args(args))
+    clf = make_classifier(parse_args(args))
     assert (clf.pretrain_solver, clf.pretrain_max_iter) == (solver, max_iter)
 
 
@@ -399,9 +398,7 @@ def test_pretraining_defaults_per_dataset(args, solver, max_iter):
     [([], 1), (["--dataset", "mnist"], None), (["--threads", "2"], 2)],
 )
 def test_blas_threads_default_per_dataset(args, threads):
-    from skl_sparse_ae._cli import _parse_args
-
-    assert _parse_args(args).threads == threads
+    assert parse_args(args).threads == threads
 
 
 # -- progress and report ---------------------------------------------------
@@ -519,10 +516,10 @@ def test_quiet_and_verbose_exclude_each_other(tmp_path, capsys):
 
 def test_failed_fit_closes_the_bar(tmp_path, capsys, monkeypatch):
     pytest.importorskip("tqdm")
-    from skl_sparse_ae import _cli
+    from skl_sparse_ae.cli.progress import Progress
 
     closed = []
-    original = _cli._Progress.close
+    original = Progress.close
 
     def close(self):
         closed.append(self._bar is not None)
@@ -531,7 +528,7 @@ def test_failed_fit_closes_the_bar(tmp_path, capsys, monkeypatch):
     def fail_in_softmax(*args, **kwargs):
         raise ValueError("boom")
 
-    monkeypatch.setattr(_cli._Progress, "close", close)
+    monkeypatch.setattr(Progress, "close", close)
     monkeypatch.setattr(
         "skl_sparse_ae._stacked.StackedSparseAEClassifier._fit_softmax",
         fail_in_softmax,
@@ -574,7 +571,7 @@ def test_report_table_marks_a_stage_that_did_not_converge(tmp_path, capsys):
 def test_default_digits_run_converges_without_warnings(tmp_path, capsys):
     # The command's defaults on the digits must not end in a
     # ConvergenceWarning: L-BFGS pretraining to convergence and fine-tuning
-    # stopped by early stopping (see _cli._PRETRAINING).
+    # stopped by early stopping (see cli.arguments.DATASET_PARAMS).
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         code, out, err = run(capsys, "--no-plots", "--output-dir", tmp_path)
@@ -654,7 +651,7 @@ def test_named_configurations(tmp_path, capsys, name):
         assert "Test accuracy after fine-tuning" not in out
     else:
         assert results["accuracy_after_fine_tuning"] is not None
-    help_text = " ".join(_build_parser().format_help().split())
+    help_text = " ".join(build_parser().format_help().split())
     assert f"{name}: {CONFIGS[name]['description']}" in help_text
 
 
