@@ -93,14 +93,18 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def interval_type(interval):
-    """argparse ``type=``: a number that satisfies ``interval``, else its error."""
-    integral = issubclass(interval.type, Integral)
+def _bounds(interval):
     left = "[" if interval.closed in ("left", "both") else "("
     right = "]" if interval.closed in ("right", "both") else ")"
     low = "-inf" if interval.left is None else interval.left
     high = "inf" if interval.right is None else interval.right
-    bounds = f"{left}{low}, {high}{right}"
+    return f"{left}{low}, {high}{right}"
+
+
+def interval_type(interval):
+    """argparse ``type=``: a number that satisfies ``interval``, else its error."""
+    integral = issubclass(interval.type, Integral)
+    bounds = _bounds(interval)
 
     def convert(text):
         try:
@@ -132,6 +136,8 @@ def _estimator_option(group, param, help, **kwargs):
     interval, options = _constraint(param, Interval), _constraint(param, StrOptions)
     if interval is not None:
         kwargs["type"] = interval_type(interval)
+        if not issubclass(interval.type, Integral):  # counts need no bounds
+            help = f"{help}, in {_bounds(interval)}"
     if options is not None:
         kwargs["choices"] = sorted(options.options)
     default = _shown(DEFAULTS[param])
