@@ -825,7 +825,7 @@ def test_report_says_when_fine_tuning_lowered_the_accuracy(before, after, lowere
     (line,) = [line for line in lines if line.startswith("Test accuracy after")]
     assert ("fine-tuning lowered the test accuracy" in line) is lowered
     if lowered:
-        assert line.endswith("(fine-tuning lowered the test accuracy, by 0.0045)")
+        assert line.endswith(f"{after:.4f} (fine-tuning lowered the test accuracy)")
     # without fine-tuning, there is nothing to compare
     lines = format_report(progress.ran, before, None, "BLAS: x")
     assert "lowered" not in "\n".join(lines)
