@@ -971,3 +971,38 @@ def test_interrupt_in_fine_tuning_exits_by_its_status(tmp_path, capsys, monkeypa
     assert "fine-tuning (64-16-8-10, adam): 1 epochs" in err  # it ended, then stop
     assert not (tmp_path / "results.json").exists()
     assert out == ""
+
+
+def test_options_take_bounds_and_defaults_from_the_classifier():
+    from skl_sparse_ae import StackedSparseAEClassifier
+    from skl_sparse_ae._configs import config_params
+    from skl_sparse_ae.cli.arguments import OPTIONS, UsageError
+
+    constraints = StackedSparseAEClassifier._parameter_constraints
+    assert set(OPTIONS) <= set(constraints)
+    # no option given: every parameter is the classifier's under --config default
+    args = parse_args(["--dataset", "mnist"])
+    assert all(getattr(args, param) is None for param in OPTIONS)
+    expected = {**StackedSparseAEClassifier().get_params(), **config_params("default")}
+    params = make_classifier(args).get_params()
+    assert {p: params[p] for p in OPTIONS} == {p: expected[p] for p in OPTIONS}
+    help_text = " ".join(build_parser().format_help().split())
+    assert f"(default: {expected['sparsity_weight']})" in help_text
+    assert "in (0, 1) (default: 0.1)" in help_text  # rho's open interval
+    # the bounds are the constraints': open at 0 for rho, closed for alpha
+    for argv, ok in [
+        (["--sparsity-target", "0"], False),
+        (["--sparsity-target", "1e-9"], True),
+        (["--alpha", "0"], True),
+        (["--alpha", "nan"], False),
+        (["--softmax-max-iter", "0"], False),
+        (["--softmax-max-iter", "5"], True),
+    ]:
+        if ok:
+            parse_args(argv)
+        else:
+            with pytest.raises(UsageError, match="must lie in"):
+                parse_args(argv)
+    assert (
+        make_classifier(parse_args(["--softmax-max-iter", "5"])).softmax_max_iter == 5
+    )

@@ -149,8 +149,7 @@ def _estimator_option(group, param, help, **kwargs):
     )
 
 
-def _positive_int(text):
-    return interval_type(Interval(Integral, 1, None, closed="left"))(text)
+_positive_int = interval_type(Interval(Integral, 1, None, closed="left"))
 
 
 def _add_data_options(parser):
