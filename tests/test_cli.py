@@ -12,7 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.fixes import parse_version
 
 from skl_sparse_ae import __version__
-from skl_sparse_ae._cli import _build_parser, main
+from skl_sparse_ae.cli import main
+from skl_sparse_ae.cli.arguments import build_parser, make_classifier, parse_args
 from skl_sparse_ae.datasets import write_idx
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -388,9 +389,7 @@ def test_python_m_help():
     ],
 )
 def test_pretraining_defaults_per_dataset(args, solver, max_iter):
-    from skl_sparse_ae._cli import _make_classifier, _parse_args
-
-    clf = _make_classifier(_parse_args(args))
+    clf = make_classifier(parse_args(args))
     assert (clf.pretrain_solver, clf.pretrain_max_iter) == (solver, max_iter)
 
 
@@ -399,9 +398,7 @@ def test_pretraining_defaults_per_dataset(args, solver, max_iter):
     [([], 1), (["--dataset", "mnist"], None), (["--threads", "2"], 2)],
 )
 def test_blas_threads_default_per_dataset(args, threads):
-    from skl_sparse_ae._cli import _parse_args
-
-    assert _parse_args(args).threads == threads
+    assert parse_args(args).threads == threads
 
 
 # -- progress and report ---------------------------------------------------
@@ -519,10 +516,10 @@ def test_quiet_and_verbose_exclude_each_other(tmp_path, capsys):
 
 def test_failed_fit_closes_the_bar(tmp_path, capsys, monkeypatch):
     pytest.importorskip("tqdm")
-    from skl_sparse_ae import _cli
+    from skl_sparse_ae.cli.progress import Progress
 
     closed = []
-    original = _cli._Progress.close
+    original = Progress.close
 
     def close(self):
         closed.append(self._bar is not None)
@@ -531,7 +528,7 @@ def test_failed_fit_closes_the_bar(tmp_path, capsys, monkeypatch):
     def fail_in_softmax(*args, **kwargs):
         raise ValueError("boom")
 
-    monkeypatch.setattr(_cli._Progress, "close", close)
+    monkeypatch.setattr(Progress, "close", close)
     monkeypatch.setattr(
         "skl_sparse_ae._stacked.StackedSparseAEClassifier._fit_softmax",
         fail_in_softmax,
@@ -574,7 +571,7 @@ def test_report_table_marks_a_stage_that_did_not_converge(tmp_path, capsys):
 def test_default_digits_run_converges_without_warnings(tmp_path, capsys):
     # The command's defaults on the digits must not end in a
     # ConvergenceWarning: L-BFGS pretraining to convergence and fine-tuning
-    # stopped by early stopping (see _cli._PRETRAINING).
+    # stopped by early stopping (see cli.arguments.DATASET_PARAMS).
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         code, out, err = run(capsys, "--no-plots", "--output-dir", tmp_path)
@@ -656,7 +653,7 @@ def test_named_configurations(tmp_path, capsys, name):
         assert "Test accuracy after fine-tuning" not in out
     else:
         assert results["accuracy_after_fine_tuning"] is not None
-    help_text = " ".join(_build_parser().format_help().split())
+    help_text = " ".join(build_parser().format_help().split())
     assert f"{name}: {CONFIGS[name]['description']}" in help_text
 
 
@@ -700,3 +697,314 @@ def test_corruption_and_dropout_options(tmp_path, capsys):
     code, out, err = run(capsys, *QUICK, "--dropout", "1")
     assert code == 2
     assert "--dropout: must lie in [0, 1), got 1" in err
+
+
+# -- the stages' stop reasons, from the solvers' status ---------------------
+
+
+def synthetic_progress(runs, stages=None):
+    """A Progress fed ``runs``: (max_iter, n_iter, status) per solver run."""
+    from skl_sparse_ae.cli.progress import Progress, Stage
+
+    if stages is None:
+        stages = [
+            Stage("pretraining layer 1", "64 -> 16", "lbfgs", "pretrain_max_iter"),
+            Stage("softmax", "16 -> 10", "lbfgs", "softmax_max_iter"),
+            Stage("fine-tuning", "64-16-10", "adam", "fine_tune_max_iter"),
+        ]
+    progress = Progress(stages)
+    for max_iter, n_iter, status in runs:
+        progress.start(max_iter=max_iter)
+        for k in range(1, n_iter + 1):
+            progress.iteration(n_iter=k, loss=1.0 / k)
+        progress.end(n_iter=n_iter, loss=1.0 / max(n_iter, 1), status=status)
+    return progress
+
+
+STOP_COLUMN = {
+    "converged": "converged",
+    "max_iter": "max_iter",
+    "max_fun": "max_fun",
+    "line_search": "line search",
+    "no_improvement": "no improvement",
+    "early_stopping": "early stopping",
+    "interrupted": "interrupted",
+    "partial_fit": "partial_fit",
+}
+
+
+def test_every_solver_status_has_a_stop_label():
+    from skl_sparse_ae._solvers import STOP_REASONS
+    from skl_sparse_ae.cli.report import STOP_LABELS
+
+    assert set(STOP_LABELS) == set(STOP_REASONS) == set(STOP_COLUMN)
+
+
+@pytest.mark.parametrize("status", sorted(STOP_COLUMN))
+def test_report_stop_column_is_the_solver_status(status):
+    from skl_sparse_ae.cli.report import format_report, stage_record
+
+    # the softmax run (the second) ends with ``status``, the others converge
+    progress = synthetic_progress(
+        [(2000, 1087, "converged"), (200, 150, status), (50, 12, "early_stopping")]
+    )
+    rows = report_lines("\n".join(format_report(progress.ran, 0.9, 0.95, "BLAS: x")))
+    assert rows["softmax"].endswith("  " + STOP_COLUMN[status])
+    assert "150/200" in rows["softmax"]
+    # the stop does not follow from the counts: 1087 < 2000 and converged
+    assert rows["pretraining layer 1"].endswith("  converged")
+    assert rows["fine-tuning"].endswith("  early stopping")
+    assert "12/50 epochs" in rows["fine-tuning"]
+    record = stage_record(progress.ran[1])
+    assert (record["stop"], record["status"]) == (STOP_COLUMN[status], status)
+
+
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        ("converged", None),
+        ("no_improvement", None),
+        ("early_stopping", None),
+        ("partial_fit", None),
+        (
+            "max_iter",
+            "note: the solver stopped at max_iter before converging in softmax "
+            "(increase --softmax-max-iter)",
+        ),
+        ("max_fun", "(max_fun) before converging in softmax"),
+        ("line_search", "note: the line search of L-BFGS stopped softmax: "),
+        ("interrupted", "note: Ctrl-C interrupted softmax"),
+    ],
+)
+def test_closing_note_for_each_status(status, expected):
+    from skl_sparse_ae.cli.report import closing_notes, converged
+
+    progress = synthetic_progress(
+        [(2000, 1087, "converged"), (200, 150, status), (50, 12, "early_stopping")]
+    )
+    notes = closing_notes(progress.ran)
+    if expected is None:
+        assert notes == []
+        assert converged(progress.ran)
+        return
+    assert len(notes) == 1
+    assert expected in notes[0]
+    assert not converged(progress.ran)
+    # only the stage whose status says so is named
+    assert "pretraining" not in notes[0] and "fine-tuning" not in notes[0]
+    if status == "line_search":
+        assert "float32" in notes[0] and "--" not in notes[0]
+
+
+def test_closing_note_names_the_option_of_each_stage_at_max_iter():
+    from skl_sparse_ae.cli.report import closing_notes
+
+    progress = synthetic_progress(
+        [(3, 3, "max_iter"), (200, 12, "converged"), (3, 3, "max_iter")]
+    )
+    assert closing_notes(progress.ran) == [
+        "note: the solver stopped at max_iter before converging in pretraining "
+        "layer 1 and fine-tuning (increase --pretrain-max-iter or --max-iter)"
+    ]
+    progress = synthetic_progress(
+        [(2000, 1087, "line_search"), (200, 12, "converged"), (3, 3, "max_iter")]
+    )
+    notes = closing_notes(progress.ran)
+    assert len(notes) == 2
+    assert notes[0].endswith("in fine-tuning (increase --max-iter)")
+    assert "stopped pretraining layer 1:" in notes[1]
+
+
+@pytest.mark.parametrize(
+    "before, after, lowered",
+    [(0.9889, 0.9844, True), (0.9844, 0.9844, False), (0.95, 0.98, False)],
+)
+def test_report_says_when_fine_tuning_lowered_the_accuracy(before, after, lowered):
+    from skl_sparse_ae.cli.report import format_report
+
+    progress = synthetic_progress([(3, 3, "max_iter")])
+    lines = format_report(progress.ran, before, after, "BLAS: x")
+    (line,) = [line for line in lines if line.startswith("Test accuracy after")]
+    assert ("fine-tuning lowered the test accuracy" in line) is lowered
+    if lowered:
+        assert line.endswith(f"{after:.4f} (fine-tuning lowered the test accuracy)")
+    # without fine-tuning, there is nothing to compare
+    lines = format_report(progress.ran, before, None, "BLAS: x")
+    assert "lowered" not in "\n".join(lines)
+
+
+def test_runs_beyond_the_foreseen_stages_are_extra_runs():
+    from skl_sparse_ae.cli.progress import Progress, Stage
+    from skl_sparse_ae.cli.report import format_report
+
+    progress = Progress([Stage("softmax", "8 -> 10", "lbfgs", "softmax_max_iter")])
+    progress.iteration(n_iter=1, loss=1.0)  # before any run: ignored
+    progress.end(n_iter=1, loss=1.0, status="converged")
+    assert progress.ran == []
+    progress = synthetic_progress(
+        [(5, 2, "converged"), (5, 5, "max_iter"), (7, 3, "line_search")],
+        stages=progress.stages,
+    )
+    assert [stage.name for stage in progress.ran] == [
+        "softmax",
+        "extra run 1",
+        "extra run 2",
+    ]
+    assert [stage.status for stage in progress.ran] == [
+        "converged",
+        "max_iter",
+        "line_search",
+    ]
+    assert progress.ran[2].loss_curve == pytest.approx([1.0, 0.5, 1 / 3])
+    lines = format_report(progress.ran, 0.5, None, "BLAS: x")
+    assert any(line.startswith("extra run 2 ") for line in lines)
+
+
+def test_foreseen_stages_follow_the_classifier():
+    from skl_sparse_ae import StackedSparseAEClassifier
+    from skl_sparse_ae.cli.progress import foresee_stages
+
+    clf = StackedSparseAEClassifier((16, 8), pretrain_solver="lbfgs")
+    stages = foresee_stages(clf, 64, 10)
+    assert [s.name for s in stages] == STAGES
+    assert [s.size for s in stages] == ["64 -> 16", "16 -> 8", "8 -> 10", "64-16-8-10"]
+    assert [s.unit for s in stages] == ["iterations"] * 3 + ["epochs"]
+    clf.set_params(fine_tune=False)
+    assert [s.name for s in foresee_stages(clf, 64, 10)] == STAGES[:3]
+
+
+def test_interrupted_status_stops_the_command():
+    from skl_sparse_ae.cli.progress import Progress, Stage, follow
+
+    progress = Progress([Stage("fine-tuning", "", "adam")])
+    with pytest.raises(KeyboardInterrupt):
+        with follow(progress):
+            progress.start(max_iter=5)
+            progress.end(n_iter=2, loss=1.0, status="interrupted")
+            finished = True  # the fit returns: the stop comes after it
+    assert finished
+
+
+def test_interrupt_warning_inside_a_run_waits_for_its_status():
+    from skl_sparse_ae._solvers import INTERRUPT_MESSAGE
+    from skl_sparse_ae.cli.progress import Progress, Stage, follow
+
+    # a solver that warns, then reports its status: the status decides
+    progress = Progress([Stage("a", "", "adam"), Stage("b", "", "adam")])
+    with follow(progress):
+        progress.start(max_iter=5)
+        warnings.warn(INTERRUPT_MESSAGE, stacklevel=1)
+        progress.end(n_iter=2, loss=1.0, status="max_iter")
+    assert progress.ran[0].status == "max_iter"
+    # a solver that warns but reports no status: the warning says it
+    with pytest.raises(KeyboardInterrupt):
+        with follow(progress):
+            progress.start(max_iter=5)
+            warnings.warn(INTERRUPT_MESSAGE, stacklevel=1)
+            progress.end(n_iter=2, loss=1.0)
+    assert progress.ran[1].status == "interrupted"
+
+
+def test_convergence_warnings_are_not_shown_inside_follow():
+    from skl_sparse_ae.cli.progress import Progress, follow
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with follow(Progress([])):
+            warnings.warn("stopped early", ConvergenceWarning, stacklevel=1)
+        with pytest.raises(UserWarning, match="other"):
+            with follow(Progress([])):
+                warnings.warn("other", UserWarning, stacklevel=1)
+
+
+def test_a_real_fit_reports_max_iter_and_converged():
+    from sklearn.datasets import load_digits
+
+    from skl_sparse_ae import StackedSparseAEClassifier
+    from skl_sparse_ae.cli.progress import Progress, follow, foresee_stages
+
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:200] / 16.0).astype(np.float32), y[:200]
+    clf = StackedSparseAEClassifier(
+        (8,), pretrain_max_iter=1, fine_tune=False, random_state=0
+    )
+    progress = Progress(foresee_stages(clf, 64, 10))
+    with follow(progress, clf):
+        clf.fit(X, y)
+    assert [stage.name for stage in progress.ran] == ["pretraining layer 1", "softmax"]
+    assert [stage.status for stage in progress.ran] == ["max_iter", "converged"]
+    assert progress.ran[0].n_iter == 1
+
+
+def test_a_real_lbfgs_run_reports_max_fun():
+    from sklearn.datasets import load_digits
+
+    from skl_sparse_ae import SparseAutoencoderTransformer
+    from skl_sparse_ae.cli.progress import Progress, Stage, follow
+    from skl_sparse_ae.cli.report import closing_notes
+
+    X = (load_digits().data[:200] / 16.0).astype(np.float32)
+    ae = SparseAutoencoderTransformer(
+        n_components=8, solver="lbfgs", max_iter=100, max_fun=5, random_state=0
+    )
+    progress = Progress([Stage("autoencoder", "64 -> 8", "lbfgs")])
+    with follow(progress, ae):
+        ae.fit(X)
+    (stage,) = progress.ran
+    assert stage.status == "max_fun"
+    assert stage.n_iter < stage.max_iter == 100
+    assert "max_fun" in closing_notes(progress.ran)[0]
+
+
+def test_interrupt_in_fine_tuning_exits_by_its_status(tmp_path, capsys, monkeypatch):
+    # Ctrl-C during fine-tuning: the solver stops, warns and ends its run with
+    # the status "interrupted"; the command stops with exit code 130.
+    from skl_sparse_ae._solvers import MinibatchSolver
+
+    def interrupt(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MinibatchSolver, "_update_no_improvement", interrupt)
+    code, out, err = run(
+        capsys, *QUICK, "--pretrain-solver", "lbfgs", "--output-dir", tmp_path
+    )
+    assert code == 130
+    assert "interrupted" in err
+    assert "fine-tuning (64-16-8-10, adam): 1 epochs" in err  # it ended, then stop
+    assert not (tmp_path / "results.json").exists()
+    assert out == ""
+
+
+def test_options_take_bounds_and_defaults_from_the_classifier():
+    from skl_sparse_ae import StackedSparseAEClassifier
+    from skl_sparse_ae._configs import config_params
+    from skl_sparse_ae.cli.arguments import OPTIONS, UsageError
+
+    constraints = StackedSparseAEClassifier._parameter_constraints
+    assert set(OPTIONS) <= set(constraints)
+    # no option given: every parameter is the classifier's under --config default
+    args = parse_args(["--dataset", "mnist"])
+    assert all(getattr(args, param) is None for param in OPTIONS)
+    expected = {**StackedSparseAEClassifier().get_params(), **config_params("default")}
+    params = make_classifier(args).get_params()
+    assert {p: params[p] for p in OPTIONS} == {p: expected[p] for p in OPTIONS}
+    help_text = " ".join(build_parser().format_help().split())
+    assert f"(default: {expected['sparsity_weight']})" in help_text
+    assert "in (0, 1) (default: 0.1)" in help_text  # rho's open interval
+    # the bounds are the constraints': open at 0 for rho, closed for alpha
+    for argv, ok in [
+        (["--sparsity-target", "0"], False),
+        (["--sparsity-target", "1e-9"], True),
+        (["--alpha", "0"], True),
+        (["--alpha", "nan"], False),
+        (["--softmax-max-iter", "0"], False),
+        (["--softmax-max-iter", "5"], True),
+    ]:
+        if ok:
+            parse_args(argv)
+        else:
+            with pytest.raises(UsageError, match="must lie in"):
+                parse_args(argv)
+    assert (
+        make_classifier(parse_args(["--softmax-max-iter", "5"])).softmax_max_iter == 5
+    )
