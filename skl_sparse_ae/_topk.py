@@ -22,14 +22,16 @@ from ._solvers import run_solver
 from ._topk_objective import (
     SPARSITY,
     LatentStats,
+    SparsitySettings,
+    check_matryoshka_prefixes,
     decode,
     encode,
     fraction_of_variance_unexplained,
     init_parameters,
-    make_decoder_projection,
+    make_projection,
     make_training_objective,
     mean_variance,
-    parameter_shapes,
+    model_shapes,
 )
 
 __all__ = ["TopKSAE", "TopKSparseAutoencoder"]
@@ -255,6 +257,11 @@ class TopKSparseAutoencoder(
         "aux_weight": [Interval(Real, 0, None, closed="left")],
         "dead_after": [Interval(Integral, 1, None, closed="left")],
         "l1_weight": [Interval(Real, 0, None, closed="left")],
+        "l0_weight": [Interval(Real, 0, None, closed="left")],
+        "jumprelu_bandwidth": [Interval(Real, 0, None, closed="neither")],
+        "jumprelu_threshold_init": [Interval(Real, 0, None, closed="neither")],
+        "jumprelu_threshold_space": [StrOptions({"linear", "log"})],
+        "matryoshka_prefixes": [None, "array-like"],
         "loss": [StrOptions({"fvu", "mse"})],
         "decoder_bias_init": [StrOptions({"geometric_median", "mean"})],
         "sparse_output": ["boolean"],
@@ -272,6 +279,11 @@ class TopKSparseAutoencoder(
         aux_weight=1 / 32,
         dead_after=10000,
         l1_weight=0.3,
+        l0_weight=1e-2,
+        jumprelu_bandwidth=0.05,
+        jumprelu_threshold_init=0.1,
+        jumprelu_threshold_space="linear",
+        matryoshka_prefixes=None,
         loss="fvu",
         decoder_bias_init="geometric_median",
         sparse_output=False,
@@ -302,6 +314,11 @@ class TopKSparseAutoencoder(
         self.aux_weight = aux_weight
         self.dead_after = dead_after
         self.l1_weight = l1_weight
+        self.l0_weight = l0_weight
+        self.jumprelu_bandwidth = jumprelu_bandwidth
+        self.jumprelu_threshold_init = jumprelu_threshold_init
+        self.jumprelu_threshold_space = jumprelu_threshold_space
+        self.matryoshka_prefixes = matryoshka_prefixes
         self.loss = loss
         self.decoder_bias_init = decoder_bias_init
         self.sparse_output = sparse_output
@@ -379,25 +396,33 @@ class TopKSparseAutoencoder(
             reset=not continuing,
         )
         n_features = X.shape[1]
+        prefixes = (
+            check_matryoshka_prefixes(self.matryoshka_prefixes, self.n_components)
+            if self.sparsity == "matryoshka_batch_topk"
+            else None
+        )
         rng = check_random_state(self.random_state)
-        k = min(self.k, self.n_components)
-        sparsity = SPARSITY[self.sparsity](k, self.l1_weight)
+        variance = self._variance if continuing else mean_variance(X)
+        sparsity = self._make_sparsity(variance, prefixes)
         if continuing:
-            theta = pack(self._params(X.dtype))
+            same_rule = type(sparsity) is type(self._sparsity)
+            own = sparsity.init_parameters(
+                self.n_components, X.dtype, self.threshold_ if same_rule else None
+            )
+            theta = pack(list(self._params(X.dtype)) + own)
             stats = copy.deepcopy(self._latent_stats)
             stats.threshold = stats.threshold.astype(X.dtype)
-            variance = self._variance
             state = self._solver_state
         else:
+            own = sparsity.init_parameters(self.n_components, X.dtype)
             theta = pack(
-                init_parameters(X, self.n_components, rng, self.decoder_bias_init)
+                list(init_parameters(X, self.n_components, rng, self.decoder_bias_init))
+                + own
             )
             stats = LatentStats(self.n_components, X.dtype)
-            variance = mean_variance(X)
             state = None
         scale = 1 / variance if self.loss == "fvu" and variance > 0 else 1.0
-        # the L1 penalty per typical norm sqrt(n_features * variance) of a row
-        penalty_scale = scale * np.sqrt(variance / n_features) if variance else scale
+        penalty_scale = sparsity.penalty_scale(scale, variance, n_features)
         k_aux = max(1, n_features // 2) if self.k_aux == "auto" else self.k_aux
 
         X_train, X_val = X, None
@@ -405,7 +430,7 @@ class TopKSparseAutoencoder(
             X_train, X_val = train_test_split(
                 X, test_size=self.validation_fraction, random_state=rng
             )
-        shapes = parameter_shapes(n_features, self.n_components)
+        shapes = model_shapes(n_features, self.n_components, sparsity)
         objective = make_training_objective(
             sparsity,
             stats,
@@ -420,8 +445,10 @@ class TopKSparseAutoencoder(
         if X_val is not None:
 
             def validation_score(theta):
+                params = unpack(theta, shapes)
+                threshold = sparsity.fitted_threshold(stats, params[4:])
                 return -fraction_of_variance_unexplained(
-                    X_val, unpack(theta, shapes), sparsity, stats.threshold
+                    X_val, params[:4], sparsity, threshold
                 )
 
         result = run_solver(
@@ -433,15 +460,13 @@ class TopKSparseAutoencoder(
             previous_state=state,
             validation_score=validation_score,
             incremental=incremental,
-            after_update=(
-                make_decoder_projection(n_features, self.n_components)
-                if sparsity.unit_norm_decoder
-                else None
-            ),
+            after_update=make_projection(n_features, self.n_components, sparsity),
         )
 
         # Only now, with the solver done, does the estimator change.
-        W_enc, b_enc, W_dec, b_dec = (a.copy() for a in unpack(result.theta, shapes))
+        W_enc, b_enc, W_dec, b_dec, *own = (
+            a.copy() for a in unpack(result.theta, shapes)
+        )
         self.coefs_ = [W_enc, W_dec]
         self.intercepts_ = [b_enc, b_dec]
         self.components_ = W_dec
@@ -449,9 +474,7 @@ class TopKSparseAutoencoder(
         self._latent_stats = stats
         self._variance = variance
         self._solver_state = result.state
-        self.threshold_ = (
-            stats.threshold.copy() if self.sparsity == "batch_topk" else None
-        )
+        self.threshold_ = sparsity.fitted_threshold(stats, own)
         self.loss_ = result.loss
         self.loss_curve_ = result.loss_curve
         self.n_iter_ = result.n_iter
@@ -468,6 +491,19 @@ class TopKSparseAutoencoder(
             codes.indices, minlength=self.n_components
         ) / max(X.shape[0], 1)
         return self
+
+    def _make_sparsity(self, variance, prefixes):
+        settings = SparsitySettings(
+            k=min(self.k, self.n_components),
+            l1_weight=self.l1_weight,
+            l0_weight=self.l0_weight,
+            jumprelu_bandwidth=self.jumprelu_bandwidth,
+            jumprelu_threshold_init=self.jumprelu_threshold_init,
+            jumprelu_threshold_space=self.jumprelu_threshold_space,
+            matryoshka_prefixes=prefixes,
+            data_scale=float(np.sqrt(variance)) if variance > 0 else 1.0,
+        )
+        return SPARSITY[self.sparsity](settings)
 
     # -- using the fitted model -----------------------------------------
 
