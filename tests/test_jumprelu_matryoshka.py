@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.optimize import check_grad
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
@@ -42,6 +41,16 @@ def _fit_quietly(estimator, X):
 def _small(**params):
     defaults = dict(n_components=32, k=4, max_iter=5, batch_size=64, random_state=0)
     return TopKSAE(**{**defaults, **params})
+
+
+def _central_difference_error(loss, grad, x, step=1e-6):
+    """``||central differences of loss - grad||`` at x, coordinate by coordinate."""
+    difference = np.empty_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = step
+        difference[i] = (loss(x + e) - loss(x - e)) / (2 * step)
+    return np.linalg.norm(difference - grad(x))
 
 
 def _base_theta(X, n_components, seed=0):
@@ -86,8 +95,8 @@ def test_jumprelu_gradient_in_the_weights(log_threshold, sparse_input):
     codes = topk_loss_grad(full(base), X, h, **kwargs)[2]
     assert 0 < codes.nnz < codes.shape[0] * h
     assert (
-        check_grad(loss, grad, base, epsilon=1e-6)
-        < 1e-6 * np.linalg.norm(grad(base)) + 1e-7
+        _central_difference_error(loss, grad, base)
+        < 1e-7 * np.linalg.norm(grad(base)) + 1e-8
     )
     perturbed = base + 1e-6 * np.random.RandomState(1).standard_normal(n_base)
     after = topk_loss_grad(full(perturbed), X, h, **kwargs)[2]
@@ -267,3 +276,108 @@ def test_sparsity_factories_take_the_settings():
         assert SPARSITY[name](
             SparsitySettings(k=3, matryoshka_prefixes=(2, 4))
         ).parameter_shapes(4) in ([], [(4,)])
+
+
+# ---------------------------------------------------------------------------
+# Matryoshka BatchTopK
+
+
+def _matryoshka_problem(sparse_input, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((20, 7))
+    if sparse_input:
+        X = sp.csr_matrix(X * (rng.rand(20, 7) < 0.5))
+    h = 12
+    rule = SPARSITY["matryoshka_batch_topk"](
+        SparsitySettings(k=3, matryoshka_prefixes=(2, 5, 12))
+    )
+    return X, h, rule, _base_theta(X, h, seed)
+
+
+@pytest.mark.parametrize("sparse_input", [False, True])
+def test_matryoshka_gradient_with_the_selection_fixed(sparse_input):
+    X, h, rule, theta = _matryoshka_problem(sparse_input)
+    kwargs = dict(sparsity=rule, loss_scale=2.0)
+
+    def loss(t):
+        return topk_loss_grad(t, X, h, **kwargs)[0]
+
+    def grad(t):
+        return topk_loss_grad(t, X, h, **kwargs)[1]
+
+    codes = topk_loss_grad(theta, X, h, **kwargs)[2]
+    assert (
+        _central_difference_error(loss, grad, theta)
+        < 1e-7 * np.linalg.norm(grad(theta)) + 1e-8
+    )
+    perturbed = theta + 1e-6 * np.random.RandomState(1).standard_normal(theta.size)
+    assert_array_equal(
+        codes.indices, topk_loss_grad(perturbed, X, h, **kwargs)[2].indices
+    )
+
+
+@pytest.mark.parametrize("sparse_input", [False, True])
+def test_matryoshka_loss_is_the_mean_over_prefixes(sparse_input):
+    X, h, rule, theta = _matryoshka_problem(sparse_input)
+    loss = topk_loss_grad(theta, X, h, sparsity=rule, loss_scale=2.0)[0]
+    W_enc, b_enc, W_dec, b_dec = unpack(theta, model_shapes(7, h, rule))
+    dense = X.toarray() if sp.issparse(X) else X
+    pre = (dense - b_dec) @ W_enc + b_enc
+    cutoff = np.sort(pre.ravel())[-3 * 20]  # BatchTopK: the 60 largest
+    z = np.where(pre >= cutoff, np.maximum(pre, 0), 0)
+    errors = [((z[:, :p] @ W_dec[:p] + b_dec - dense) ** 2).mean() for p in (2, 5, 12)]
+    assert_allclose(loss, 2.0 * np.mean(errors), rtol=1e-10)
+
+
+def test_matryoshka_first_prefix_reconstructs_on_its_own(digits):
+    """The point of the method: the first latents alone beat BatchTopK's first."""
+
+    def prefix_fvu(sae, p):
+        codes = sae.transform(digits)
+        codes[:, p:] = 0
+        X_hat = sae.inverse_transform(codes)
+        return ((digits - X_hat) ** 2).sum() / ((digits - digits.mean(0)) ** 2).sum()
+
+    params = dict(n_components=64, k=8, max_iter=10, matryoshka_prefixes=(8, 16))
+    plain = _fit_quietly(_small(sparsity="batch_topk", **params), digits)
+    nested = _fit_quietly(_small(sparsity="matryoshka_batch_topk", **params), digits)
+    assert prefix_fvu(nested, 8) < 0.8 * prefix_fvu(plain, 8)
+    assert prefix_fvu(nested, 16) < 0.8 * prefix_fvu(plain, 16)
+    # at a small cost for the whole dictionary
+    assert nested.score(digits) > plain.score(digits) - 0.05
+    # BatchTopK's thresholds at transform: each row on its own
+    one_by_one = np.vstack([nested.transform(digits[i : i + 1]) for i in range(20)])
+    assert_allclose(nested.transform(digits[:20]), one_by_one, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "prefixes, n_components, expected",
+    [
+        (None, 128, (8, 32, 128)),
+        (None, 8, (2, 8)),
+        ((4, 16), 32, (4, 16, 32)),  # the whole dictionary added
+        ([4, 16, 32], 32, (4, 16, 32)),
+        (np.array([3]), 3, (3,)),
+    ],
+)
+def test_matryoshka_prefixes(prefixes, n_components, expected):
+    from skl_sparse_ae._topk_objective import check_matryoshka_prefixes
+
+    assert check_matryoshka_prefixes(prefixes, n_components) == expected
+
+
+@pytest.mark.parametrize(
+    "prefixes", [(16, 8), (8, 8), (0, 8), (-2, 8), (8, 64), (), (2.5, 8), [[2, 4]]]
+)
+def test_bad_matryoshka_prefixes_leave_the_estimator_unchanged(digits, prefixes):
+    sae = _fit_quietly(_small(sparsity="matryoshka_batch_topk"), digits)
+    before = pickle.dumps(sae)
+    sae.set_params(matryoshka_prefixes=prefixes, warm_start=True)
+    with pytest.raises(ValueError, match="matryoshka_prefixes"):
+        sae.fit(digits)
+    with pytest.raises(ValueError, match="matryoshka_prefixes"):
+        sae.partial_fit(digits)
+    sae.set_params(matryoshka_prefixes=None, warm_start=False)
+    assert pickle.dumps(sae) == before
+    # the other rules ignore the prefixes
+    _fit_quietly(_small(sparsity="batch_topk", matryoshka_prefixes=prefixes), digits)
