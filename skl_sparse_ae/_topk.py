@@ -84,10 +84,11 @@ class TopKSparseAutoencoder(
         Number of latents h (dictionary atoms).
     k : int, default=16
         Active latents per row (``sparsity="topk"``), or per row on average
-        over a training batch (``"batch_topk"``). Ignored by ``"l1"``. A k
+        over a training batch (``"batch_topk"``, ``"matryoshka_batch_topk"``).
+        Ignored by ``"l1"`` and ``"jumprelu"``. A k
         above ``n_components`` acts as ``n_components`` (every latent active).
-    sparsity : {"topk", "batch_topk", "l1"}, default="topk"
-        The rule giving the codes:
+    sparsity : str, default="topk"
+        The rule giving the codes, one of:
 
         - ``"topk"``: the k largest pre-activations of each row, in training
           and at transform.
@@ -96,8 +97,17 @@ class TopKSparseAutoencoder(
           transform, latent j is active where its pre-activation exceeds
           ``threshold_[j]``, learned in training, so each row is encoded on
           its own.
+        - ``"matryoshka_batch_topk"``: BatchTopK's codes, trained so that
+          each prefix ``matryoshka_prefixes`` of the dictionary reconstructs
+          the input on its own (Bussmann et al., 2025): the loss is the mean
+          over the prefixes of their datafit, and the first latents become
+          the general features. ``transform`` as ``"batch_topk"``.
         - ``"l1"``: ``ReLU`` codes with an L1 penalty weighted by the decoder
           row norms (``l1_weight``); the decoder rows are not normalised.
+        - ``"jumprelu"``: ``z = pre * (pre > threshold_)`` with a threshold
+          per latent learned with an L0 penalty (``l0_weight``) through
+          straight-through estimators (Rajamanoharan et al., 2024); the
+          number of active latents is not fixed.
     k_aux : int or "auto", default="auto"
         Latents of the AuxK reconstruction (at most the number of dead
         latents); ``"auto"`` is ``n_features // 2`` (at least 1).
@@ -112,6 +122,45 @@ class TopKSparseAutoencoder(
         ``l1_weight * mean_i sum_j z_ij ||W_dec[j]||`` divided by
         ``sqrt(n_features * v)`` (the typical norm of a centred row) and in the
         units of the loss, so it does not depend on the data's scale.
+    l0_weight : float, default=1e-2
+        Weight of the L0 penalty of ``sparsity="jumprelu"``,
+        ``l0_weight * mean_i sum_j H(pre_ij - threshold_j)``, in the units of
+        the FVU (multiplied by the mean variance v with ``loss="mse"``): one
+        active latent a row costs as much as ``l0_weight`` of variance
+        unexplained. Under Adam the threshold moves about
+        ``learning_rate_init`` a step whatever the weight, so the L0 falls
+        with the weight down to a floor set by the number of steps (on the
+        digits, 64 latents, 20 epochs: L0 57, 15 and 8.5 for 1e-3, 1e-2 and
+        1e-1).
+    jumprelu_bandwidth : float, default=0.05
+        Bandwidth eps of the rectangle kernel of ``"jumprelu"``'s
+        straight-through estimators, in units of ``sqrt(v)`` (the typical
+        spread of a feature of the first training data): theta gets a
+        gradient from the pre-activations within ``eps / 2`` of it.
+    jumprelu_threshold_init : float, default=0.1
+        Initial threshold of every latent with ``"jumprelu"``, in units of
+        ``sqrt(v)``.
+    jumprelu_threshold_space : {"linear", "log"}, default="linear"
+        What ``"jumprelu"`` trains: the threshold itself, kept at least 0
+        after each step, or its logarithm (the paper's appendix). Linear is
+        the default because it trains the L0 down where log space does not:
+        Adam moves ``log(theta)`` by about ``learning_rate_init`` a step, so
+        theta changes by a factor ``exp(+-lr)`` a step and stays near its
+        start. On the digits (64 latents, 20 epochs, 3 seeds) the median
+        threshold moved 2.6x, 8.2x and 12x (L0 57, 15, 8.5 of 64) for
+        ``l0_weight`` 1e-3, 1e-2, 1e-1 in linear space, and 1.1x to 1.3x
+        (L0 63, 62, 61) in log space; on 5000 MNIST images (256 latents,
+        10 epochs) L0 95, 34, 31 in linear space and 250 for every weight
+        in log space (``benchmarks/bench_jumprelu_threshold.py``; SAELens
+        issues 494, 718, 719).
+        ``threshold_`` is linear either way.
+    matryoshka_prefixes : array-like of int or None, default=None
+        The nested prefixes of ``"matryoshka_batch_topk"``, strictly
+        increasing positive numbers of latents, at most ``n_components``;
+        ``n_components`` is added as the last prefix when it is not there
+        (the whole dictionary always reconstructs). None means
+        ``(n_components // 16, n_components // 4, n_components)`` (the
+        empty and repeated ones dropped). Ignored by the other rules.
     loss : {"fvu", "mse"}, default="fvu"
         The datafit: the mean squared error over all entries (``"mse"``), or
         that divided by the mean variance v of the features of the first
@@ -185,9 +234,12 @@ class TopKSparseAutoencoder(
     intercepts_ : list of ndarray
         ``[b_enc, b_dec]``, shapes (n_components,) and (n_features,).
     threshold_ : ndarray of shape (n_components,) or None
-        ``sparsity="batch_topk"``: the per-latent thresholds used by
-        ``transform`` (``inf`` for a latent never selected in training);
-        None otherwise.
+        The per-latent thresholds used by ``transform``, in pre-activation
+        units: for ``"batch_topk"`` and ``"matryoshka_batch_topk"`` learned
+        from the selected values (``inf`` for a latent never selected in
+        training); for ``"jumprelu"`` the learned theta (linear, also when
+        trained in log space), ``transform`` giving
+        ``pre * (pre > threshold_)``. None otherwise.
     activation_frequency_ : ndarray of shape (n_components,)
         Fraction of the rows of the (last) training data on which each latent
         is non-zero under ``transform`` with the final weights.
@@ -227,12 +279,26 @@ class TopKSparseAutoencoder(
     step. The encoder starts as the transpose of the decoder, whose rows are
     random directions.
 
+    With ``"jumprelu"`` the threshold theta gets the straight-through
+    pseudo-gradients ``d z / d theta = -(theta / eps) K((pre - theta) / eps)``
+    and ``d H / d theta = -(1 / eps) K((pre - theta) / eps)``,
+    ``K(u) = 1{|u| < 1/2}``; the encoder gets the plain gradient on the active
+    set only. The decoder rows stay at unit norm, as for TopK: the L0 does
+    not depend on their norms, and dictionary_learning's JumpReLU trainer
+    keeps them at unit norm too (SAELens instead weights by, or folds in, the
+    norms); so ``threshold_`` is in the units of the codes. The Matryoshka
+    loss averages the prefixes' datafits (dictionary_learning's equal
+    weights; SAELens sums them, the same up to the weight of AuxK).
+
     References
     ----------
     L. Gao et al., "Scaling and evaluating sparse autoencoders", 2024.
     B. Bussmann, P. Leask and N. Nanda, "BatchTopK sparse autoencoders",
     2024. Anthropic, "Circuits updates - April 2024" (the L1 penalty
-    weighted by decoder norms).
+    weighted by decoder norms). S. Rajamanoharan et al., "Jumping ahead:
+    improving reconstruction fidelity with JumpReLU sparse autoencoders",
+    2024. B. Bussmann et al., "Learning multi-level features with
+    Matryoshka sparse autoencoders", 2025.
 
     Examples
     --------
