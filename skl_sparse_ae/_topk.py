@@ -26,14 +26,16 @@ from ._solver_params import (
 from ._topk_objective import (
     SPARSITY,
     LatentStats,
+    SparsitySettings,
+    check_matryoshka_prefixes,
     decode,
     encode,
     fraction_of_variance_unexplained,
     init_parameters,
-    make_decoder_projection,
+    make_projection,
     make_training_objective,
     mean_variance,
-    parameter_shapes,
+    model_shapes,
 )
 
 __all__ = ["TopKSAE", "TopKSparseAutoencoder"]
@@ -92,10 +94,11 @@ class TopKSparseAutoencoder(
         Number of latents h (dictionary atoms).
     k : int, default=16
         Active latents per row (``sparsity="topk"``), or per row on average
-        over a training batch (``"batch_topk"``). Ignored by ``"l1"``. A k
+        over a training batch (``"batch_topk"``, ``"matryoshka_batch_topk"``).
+        Ignored by ``"l1"`` and ``"jumprelu"``. A k
         above ``n_components`` acts as ``n_components`` (every latent active).
-    sparsity : {"topk", "batch_topk", "l1"}, default="topk"
-        The rule giving the codes:
+    sparsity : str, default="topk"
+        The rule giving the codes, one of:
 
         - ``"topk"``: the k largest pre-activations of each row, in training
           and at transform.
@@ -104,8 +107,17 @@ class TopKSparseAutoencoder(
           transform, latent j is active where its pre-activation exceeds
           ``threshold_[j]``, learned in training, so each row is encoded on
           its own.
+        - ``"matryoshka_batch_topk"``: BatchTopK's codes, trained so that
+          each prefix ``matryoshka_prefixes`` of the dictionary reconstructs
+          the input on its own (Bussmann et al., 2025): the loss is the mean
+          over the prefixes of their datafit, and the first latents become
+          the general features. ``transform`` as ``"batch_topk"``.
         - ``"l1"``: ``ReLU`` codes with an L1 penalty weighted by the decoder
           row norms (``l1_weight``); the decoder rows are not normalised.
+        - ``"jumprelu"``: ``z = pre * (pre > threshold_)`` with a threshold
+          per latent learned with an L0 penalty (``l0_weight``) through
+          straight-through estimators (Rajamanoharan et al., 2024); the
+          number of active latents is not fixed.
     k_aux : int or "auto", default="auto"
         Latents of the AuxK reconstruction (at most the number of dead
         latents); ``"auto"`` is ``n_features // 2`` (at least 1).
@@ -120,6 +132,45 @@ class TopKSparseAutoencoder(
         ``l1_weight * mean_i sum_j z_ij ||W_dec[j]||`` divided by
         ``sqrt(n_features * v)`` (the typical norm of a centred row) and in the
         units of the loss, so it does not depend on the data's scale.
+    l0_weight : float, default=1e-2
+        Weight of the L0 penalty of ``sparsity="jumprelu"``,
+        ``l0_weight * mean_i sum_j H(pre_ij - threshold_j)``, in the units of
+        the FVU (multiplied by the mean variance v with ``loss="mse"``): one
+        active latent a row costs as much as ``l0_weight`` of variance
+        unexplained. Under Adam the threshold moves about
+        ``learning_rate_init`` a step whatever the weight, so the L0 falls
+        with the weight down to a floor set by the number of steps (on the
+        digits, 64 latents, 20 epochs: L0 57, 15 and 8.5 for 1e-3, 1e-2 and
+        1e-1).
+    jumprelu_bandwidth : float, default=0.05
+        Bandwidth eps of the rectangle kernel of ``"jumprelu"``'s
+        straight-through estimators, in units of ``sqrt(v)`` (the typical
+        spread of a feature of the first training data): theta gets a
+        gradient from the pre-activations within ``eps / 2`` of it.
+    jumprelu_threshold_init : float, default=0.1
+        Initial threshold of every latent with ``"jumprelu"``, in units of
+        ``sqrt(v)``.
+    jumprelu_threshold_space : {"linear", "log"}, default="linear"
+        What ``"jumprelu"`` trains: the threshold itself, kept at least 0
+        after each step, or its logarithm (the paper's appendix). Linear is
+        the default because it trains the L0 down where log space does not:
+        Adam moves ``log(theta)`` by about ``learning_rate_init`` a step, so
+        theta changes by a factor ``exp(+-lr)`` a step and stays near its
+        start. On the digits (64 latents, 20 epochs, 3 seeds) the median
+        threshold moved 2.6x, 8.2x and 12x (L0 57, 15, 8.5 of 64) for
+        ``l0_weight`` 1e-3, 1e-2, 1e-1 in linear space, and 1.1x to 1.3x
+        (L0 63, 62, 61) in log space; on 5000 MNIST images (256 latents,
+        10 epochs) L0 95, 34, 31 in linear space and 250 for every weight
+        in log space (``benchmarks/bench_jumprelu_threshold.py``; SAELens
+        issues 494, 718, 719).
+        ``threshold_`` is linear either way.
+    matryoshka_prefixes : array-like of int or None, default=None
+        The nested prefixes of ``"matryoshka_batch_topk"``, strictly
+        increasing positive numbers of latents, at most ``n_components``;
+        ``n_components`` is added as the last prefix when it is not there
+        (the whole dictionary always reconstructs). None means
+        ``(n_components // 16, n_components // 4, n_components)`` (the
+        empty and repeated ones dropped). Ignored by the other rules.
     loss : {"fvu", "mse"}, default="fvu"
         The datafit: the mean squared error over all entries (``"mse"``), or
         that divided by the mean variance v of the features of the first
@@ -145,9 +196,12 @@ class TopKSparseAutoencoder(
     intercepts_ : list of ndarray
         ``[b_enc, b_dec]``, shapes (n_components,) and (n_features,).
     threshold_ : ndarray of shape (n_components,) or None
-        ``sparsity="batch_topk"``: the per-latent thresholds used by
-        ``transform`` (``inf`` for a latent never selected in training);
-        None otherwise.
+        The per-latent thresholds used by ``transform``, in pre-activation
+        units: for ``"batch_topk"`` and ``"matryoshka_batch_topk"`` learned
+        from the selected values (``inf`` for a latent never selected in
+        training); for ``"jumprelu"`` the learned theta (linear, also when
+        trained in log space), ``transform`` giving
+        ``pre * (pre > threshold_)``. None otherwise.
     activation_frequency_ : ndarray of shape (n_components,)
         Fraction of the rows of the (last) training data on which each latent
         is non-zero under ``transform`` with the final weights.
@@ -187,12 +241,26 @@ class TopKSparseAutoencoder(
     step. The encoder starts as the transpose of the decoder, whose rows are
     random directions.
 
+    With ``"jumprelu"`` the threshold theta gets the straight-through
+    pseudo-gradients ``d z / d theta = -(theta / eps) K((pre - theta) / eps)``
+    and ``d H / d theta = -(1 / eps) K((pre - theta) / eps)``,
+    ``K(u) = 1{|u| < 1/2}``; the encoder gets the plain gradient on the active
+    set only. The decoder rows stay at unit norm, as for TopK: the L0 does
+    not depend on their norms, and dictionary_learning's JumpReLU trainer
+    keeps them at unit norm too (SAELens instead weights by, or folds in, the
+    norms); so ``threshold_`` is in the units of the codes. The Matryoshka
+    loss averages the prefixes' datafits (dictionary_learning's equal
+    weights; SAELens sums them, the same up to the weight of AuxK).
+
     References
     ----------
     L. Gao et al., "Scaling and evaluating sparse autoencoders", 2024.
     B. Bussmann, P. Leask and N. Nanda, "BatchTopK sparse autoencoders",
     2024. Anthropic, "Circuits updates - April 2024" (the L1 penalty
-    weighted by decoder norms).
+    weighted by decoder norms). S. Rajamanoharan et al., "Jumping ahead:
+    improving reconstruction fidelity with JumpReLU sparse autoencoders",
+    2024. B. Bussmann et al., "Learning multi-level features with
+    Matryoshka sparse autoencoders", 2025.
 
     Examples
     --------
@@ -217,6 +285,11 @@ class TopKSparseAutoencoder(
         "aux_weight": [Interval(Real, 0, None, closed="left")],
         "dead_after": [Interval(Integral, 1, None, closed="left")],
         "l1_weight": [Interval(Real, 0, None, closed="left")],
+        "l0_weight": [Interval(Real, 0, None, closed="left")],
+        "jumprelu_bandwidth": [Interval(Real, 0, None, closed="neither")],
+        "jumprelu_threshold_init": [Interval(Real, 0, None, closed="neither")],
+        "jumprelu_threshold_space": [StrOptions({"linear", "log"})],
+        "matryoshka_prefixes": [None, "array-like"],
         "loss": [StrOptions({"fvu", "mse"})],
         "decoder_bias_init": [StrOptions({"geometric_median", "mean"})],
         "sparse_output": ["boolean"],
@@ -232,6 +305,11 @@ class TopKSparseAutoencoder(
         aux_weight=1 / 32,
         dead_after=10000,
         l1_weight=0.3,
+        l0_weight=1e-2,
+        jumprelu_bandwidth=0.05,
+        jumprelu_threshold_init=0.1,
+        jumprelu_threshold_space="linear",
+        matryoshka_prefixes=None,
         loss="fvu",
         decoder_bias_init="geometric_median",
         sparse_output=False,
@@ -244,6 +322,11 @@ class TopKSparseAutoencoder(
         self.aux_weight = aux_weight
         self.dead_after = dead_after
         self.l1_weight = l1_weight
+        self.l0_weight = l0_weight
+        self.jumprelu_bandwidth = jumprelu_bandwidth
+        self.jumprelu_threshold_init = jumprelu_threshold_init
+        self.jumprelu_threshold_space = jumprelu_threshold_space
+        self.matryoshka_prefixes = matryoshka_prefixes
         self.loss = loss
         self.decoder_bias_init = decoder_bias_init
         self.sparse_output = sparse_output
@@ -311,28 +394,41 @@ class TopKSparseAutoencoder(
         fit = start_fit(self, X, incremental=incremental, sample_weight=sample_weight)
         X, sample_weight, rng = fit.X, fit.sample_weight, fit.random_state
         n_features = X.shape[1]
-        k = min(self.k, self.n_components)
-        sparsity = SPARSITY[self.sparsity](k, self.l1_weight)
+        prefixes = (
+            check_matryoshka_prefixes(self.matryoshka_prefixes, self.n_components)
+            if self.sparsity == "matryoshka_batch_topk"
+            else None
+        )
         if fit.continuing:
-            theta = pack(self._params(X.dtype))
-            stats = copy.deepcopy(self._latent_stats)
-            stats.threshold = stats.threshold.astype(X.dtype)
             variance = self._variance
         else:
+            variance = mean_variance(X, sample_weight)
+        sparsity = self._make_sparsity(variance, prefixes)
+        if fit.continuing:
+            same_rule = type(sparsity) is type(self._sparsity)
+            own = sparsity.init_parameters(
+                self.n_components, X.dtype, self.threshold_ if same_rule else None
+            )
+            theta = pack(list(self._params(X.dtype)) + own)
+            stats = copy.deepcopy(self._latent_stats)
+            stats.threshold = stats.threshold.astype(X.dtype)
+        else:
+            own = sparsity.init_parameters(self.n_components, X.dtype)
             theta = pack(
-                init_parameters(
-                    X, self.n_components, rng, self.decoder_bias_init, sample_weight
+                list(
+                    init_parameters(
+                        X, self.n_components, rng, self.decoder_bias_init, sample_weight
+                    )
                 )
+                + own
             )
             stats = LatentStats(self.n_components, X.dtype)
-            variance = mean_variance(X, sample_weight)
         scale = 1 / variance if self.loss == "fvu" and variance > 0 else 1.0
-        # the L1 penalty per typical norm sqrt(n_features * variance) of a row
-        penalty_scale = scale * np.sqrt(variance / n_features) if variance else scale
+        penalty_scale = sparsity.penalty_scale(scale, variance, n_features)
         k_aux = max(1, n_features // 2) if self.k_aux == "auto" else self.k_aux
 
         (X_train, sw_train), (X_val, sw_val) = fit.split(X, sample_weight)
-        shapes = parameter_shapes(n_features, self.n_components)
+        shapes = model_shapes(n_features, self.n_components, sparsity)
         objective = make_training_objective(
             sparsity,
             stats,
@@ -347,12 +443,10 @@ class TopKSparseAutoencoder(
         if X_val is not None:
 
             def validation_score(theta):
+                params = unpack(theta, shapes)
+                threshold = sparsity.fitted_threshold(stats, params[4:])
                 return -fraction_of_variance_unexplained(
-                    X_val,
-                    unpack(theta, shapes),
-                    sparsity,
-                    stats.threshold,
-                    sample_weight=sw_val,
+                    X_val, params[:4], sparsity, threshold, sample_weight=sw_val
                 )
 
         result = fit.run(
@@ -360,24 +454,20 @@ class TopKSparseAutoencoder(
             theta,
             (X_train,) if sw_train is None else (X_train, sw_train),
             validation_score=validation_score,
-            after_update=(
-                make_decoder_projection(n_features, self.n_components)
-                if sparsity.unit_norm_decoder
-                else None
-            ),
+            after_update=make_projection(n_features, self.n_components, sparsity),
         )
 
         # Only now, with the solver done, does the estimator change.
-        W_enc, b_enc, W_dec, b_dec = (a.copy() for a in unpack(result.theta, shapes))
+        W_enc, b_enc, W_dec, b_dec, *own = (
+            a.copy() for a in unpack(result.theta, shapes)
+        )
         self.coefs_ = [W_enc, W_dec]
         self.intercepts_ = [b_enc, b_dec]
         self.components_ = W_dec
         self._sparsity = sparsity
         self._latent_stats = stats
         self._variance = variance
-        self.threshold_ = (
-            stats.threshold.copy() if self.sparsity == "batch_topk" else None
-        )
+        self.threshold_ = sparsity.fitted_threshold(stats, own)
         fit.store(result)
         self.n_dead_components_ = int(stats.dead(self.dead_after).sum())
         codes = _encode_in_chunks(X, self._params(X.dtype), sparsity, self.threshold_)
@@ -385,6 +475,19 @@ class TopKSparseAutoencoder(
             codes.indices, minlength=self.n_components
         ) / max(X.shape[0], 1)
         return self
+
+    def _make_sparsity(self, variance, prefixes):
+        settings = SparsitySettings(
+            k=min(self.k, self.n_components),
+            l1_weight=self.l1_weight,
+            l0_weight=self.l0_weight,
+            jumprelu_bandwidth=self.jumprelu_bandwidth,
+            jumprelu_threshold_init=self.jumprelu_threshold_init,
+            jumprelu_threshold_space=self.jumprelu_threshold_space,
+            matryoshka_prefixes=prefixes,
+            data_scale=float(np.sqrt(variance)) if variance > 0 else 1.0,
+        )
+        return SPARSITY[self.sparsity](settings)
 
     # -- using the fitted model -----------------------------------------
 

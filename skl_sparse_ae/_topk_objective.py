@@ -14,7 +14,14 @@ name from :data:`SPARSITY`:
 - :class:`BatchTopK`: the ``k * m`` largest pre-activations of the whole batch
   in training (Bussmann et al., 2024), a per-latent threshold at transform;
 - :class:`ReLUL1`: ``ReLU(pre)`` with an L1 penalty weighted by the decoder
-  row norms (Anthropic's "April 2024 update"); no unit-norm constraint.
+  row norms (Anthropic's "April 2024 update"); no unit-norm constraint;
+- :class:`JumpReLU`: ``pre * H(pre - theta)`` with a learned threshold per
+  latent and an L0 penalty, trained through straight-through estimators
+  (Rajamanoharan et al., 2024); the rule owns theta, packed after the four
+  arrays;
+- :class:`MatryoshkaBatchTopK`: BatchTopK's codes scored by nested prefixes
+  of the dictionary (Bussmann et al., 2025), through its datafit
+  :class:`NestedSquaredError` instead of :class:`SquaredError`.
 
 Codes are ``scipy.sparse`` CSR matrices of shape (m, h): decoding and the
 weight gradients that involve them are sparse-dense products, O(m k d)
@@ -30,6 +37,8 @@ dead latents; what training keeps between batches (which latents are dead,
 BatchTopK's thresholds) lives in :class:`LatentStats`, updated by
 :func:`make_training_objective`'s closure.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -217,7 +226,129 @@ def relu_codes(pre):
 
 
 # ---------------------------------------------------------------------------
+# The datafits: the reconstruction error of the codes, and its gradients
+
+
+class SquaredError:
+    """``scale * sum_i ||x_hat_i - x_i||^2`` with ``x_hat = z @ W_dec + b_dec``.
+
+    :meth:`loss_grad` gives the value and the gradients in ``W_dec``, in
+    ``b_dec`` (through ``x_hat`` only) and in every code ``z_ij`` as if it
+    were free (dense, (m, h)): the rules gather from it what they need.
+    """
+
+    def loss_grad(self, codes, W_dec, X_centred, scale, row_weights):
+        """Value, residual ``x_hat - x``, gradients in W_dec, b_dec and the codes.
+
+        ``X_centred`` is ``x - b_dec``; ``row_weights`` (summing to 1) weigh
+        the rows' squared errors (``1/m`` each for the mean); the residual
+        returned is the full reconstruction's (AuxK reconstructs it), not
+        scaled.
+        """
+        residual = np.asarray(codes @ W_dec)
+        residual -= X_centred
+        loss = scale * float(row_weights @ _row_squares(residual))
+        d_x_hat = residual * _row_factors(2 * scale * row_weights, residual.dtype)
+        return loss, residual, codes.T @ d_x_hat, d_x_hat.sum(axis=0), d_x_hat @ W_dec.T
+
+
+def _row_squares(residual):
+    """Each row's squared norm, summed in float64."""
+    return np.einsum("ij,ij->i", residual, residual, dtype=np.float64)
+
+
+def _row_factors(factors, dtype):
+    """A column of per-row factors in ``dtype``, to scale the rows of a matrix."""
+    return factors.astype(dtype)[:, np.newaxis]
+
+
+class NestedSquaredError:
+    """Matryoshka's datafit: the mean over nested prefixes of their squared error.
+
+    For prefixes ``p_1 < ... < p_G = h``, prefix g reconstructs the input
+    with the codes of its first ``p_g`` latents only,
+    ``x_hat^(g) = z[:, :p_g] @ W_dec[:p_g] + b_dec``, and the value is
+    ``scale / G * sum_g sum_i ||x_hat^(g)_i - x_i||^2`` (Bussmann et al.,
+    2025). A latent of the group ``[p_{g-1}, p_g)`` takes part in the
+    prefixes g to G: its gradient is that of the sum of their residuals.
+
+    Parameters
+    ----------
+    prefixes : tuple of int
+        Strictly increasing, the last equal to the number of latents (see
+        :func:`check_matryoshka_prefixes`).
+    """
+
+    def __init__(self, prefixes):
+        self.prefixes = tuple(prefixes)
+
+    def loss_grad(self, codes, W_dec, X_centred, scale, row_weights):
+        """As :meth:`SquaredError.loss_grad`; the residual is the last prefix's."""
+        bounds = list(zip((0,) + self.prefixes[:-1], self.prefixes))
+        weight = scale / len(bounds)
+        loss, reconstruction, d_groups = 0.0, np.zeros_like(X_centred), []
+        for lo, hi in bounds:
+            reconstruction += np.asarray(codes[:, lo:hi] @ W_dec[lo:hi])
+            residual = reconstruction - X_centred
+            loss += weight * float(row_weights @ _row_squares(residual))
+            d_groups.append(
+                residual * _row_factors(2 * weight * row_weights, residual.dtype)
+            )
+        gW_dec = np.empty_like(W_dec)
+        d_codes = np.empty((X_centred.shape[0], W_dec.shape[0]), dtype=W_dec.dtype)
+        d_x_hat = np.zeros_like(X_centred)  # the sum over the prefixes g..G
+        for (lo, hi), d_group in zip(bounds[::-1], d_groups[::-1]):
+            d_x_hat += d_group
+            gW_dec[lo:hi] = codes[:, lo:hi].T @ d_x_hat
+            d_codes[:, lo:hi] = d_x_hat @ W_dec[lo:hi].T
+        return loss, residual, gW_dec, d_x_hat.sum(axis=0), d_codes
+
+
+def check_matryoshka_prefixes(prefixes, n_components):
+    """The nested prefixes as a tuple ending at ``n_components``.
+
+    ``None`` gives ``(n_components // 16, n_components // 4, n_components)``
+    without the empty or repeated ones. Given prefixes must be positive
+    integers, strictly increasing, at most ``n_components``; when the last
+    is below ``n_components``, the whole dictionary is added as the last
+    prefix (the outer level is the full model, as in SAELens).
+
+    Raises
+    ------
+    ValueError
+        When the prefixes are not as above.
+    """
+    if prefixes is None:
+        candidates = (n_components // 16, n_components // 4, n_components)
+        return tuple(sorted({p for p in candidates if p > 0}))
+    values = np.asarray(prefixes)
+    if values.ndim != 1 or values.size == 0 or values.dtype.kind not in "iu":
+        raise ValueError(
+            "matryoshka_prefixes must be a non-empty sequence of integers, "
+            f"got {prefixes!r}."
+        )
+    if values[0] < 1 or np.any(np.diff(values) <= 0) or values[-1] > n_components:
+        raise ValueError(
+            "matryoshka_prefixes must be positive, strictly increasing and at "
+            f"most n_components={n_components}, got {list(values.tolist())}."
+        )
+    prefixes = tuple(int(p) for p in values)
+    return prefixes if prefixes[-1] == n_components else prefixes + (n_components,)
+
+
+SQUARED_ERROR = SquaredError()
+
+# ---------------------------------------------------------------------------
 # The sparsity rules, chosen by name
+#
+# A rule gives the codes of a batch (``train_codes``) and of new rows
+# (``transform_codes``), a penalty on the code values, the datafit its codes
+# are scored by, and the parameters it owns beside ``W_enc, b_enc, W_dec,
+# b_dec``: their shapes (packed after those four), initial values, the loss
+# terms and gradients in them (``parameter_loss_grad``, called by
+# :func:`topk_loss_grad` with the datafit's gradient in the codes) and a
+# projection after each step. The rules without parameters take the defaults
+# of :class:`TopK`.
 
 
 class TopK:
@@ -230,11 +361,20 @@ class TopK:
     """
 
     unit_norm_decoder = True
+    datafit = SQUARED_ERROR
 
     def __init__(self, k):
         self.k = k
 
-    def train_codes(self, pre):
+    def parameter_shapes(self, n_components):
+        """Shapes of the rule's own parameters (none)."""
+        return []
+
+    def init_parameters(self, n_components, dtype, threshold=None):
+        """Initial values of the rule's own parameters (none)."""
+        return []
+
+    def train_codes(self, pre, own=()):
         """Codes of a training batch."""
         return topk_codes(pre, self.k)
 
@@ -249,9 +389,29 @@ class TopK:
         """
         return 0.0, None, None
 
+    def penalty_scale(self, loss_scale, variance, n_features):
+        """The factor of the penalty (no penalty: the loss's)."""
+        return loss_scale
+
+    def parameter_loss_grad(
+        self, own, pre, codes, d_codes, row_weights, penalty_scale, grads
+    ):
+        """Loss terms in the rule's own parameters, gradients into ``grads`` (none).
+
+        ``row_weights`` (summing to 1) make the means over the rows.
+        """
+        return 0.0
+
+    def project(self, own):
+        """Bring the rule's own parameters back to their domain (none)."""
+
     def observe(self, stats, codes):
         """Update the training statistics from a batch's codes."""
         stats.observe_active(codes)
+
+    def fitted_threshold(self, stats, own):
+        """The per-latent thresholds of ``transform`` (none)."""
+        return None
 
 
 class BatchTopK(TopK):
@@ -264,7 +424,7 @@ class BatchTopK(TopK):
     its own.
     """
 
-    def train_codes(self, pre):
+    def train_codes(self, pre, own=()):
         """Codes of a training batch: top ``k * m`` over the whole batch."""
         return batch_topk_codes(pre, self.k * pre.shape[0])
 
@@ -277,8 +437,33 @@ class BatchTopK(TopK):
         stats.observe_active(codes)
         stats.observe_threshold(codes)
 
+    def fitted_threshold(self, stats, own):
+        """The thresholds learned from the selected values."""
+        return stats.threshold.copy()
 
-class ReLUL1:
+
+class MatryoshkaBatchTopK(BatchTopK):
+    """BatchTopK codes scored by nested prefixes (Bussmann et al., 2025).
+
+    The selection and the thresholds at transform are BatchTopK's; the
+    datafit is :class:`NestedSquaredError`, so that the first latents
+    reconstruct the input on their own and become the general features.
+
+    Parameters
+    ----------
+    k : int
+        Active latents per row on average over a batch.
+    prefixes : tuple of int
+        Nested prefixes, the last equal to the number of latents.
+    """
+
+    def __init__(self, k, prefixes):
+        super().__init__(k)
+        self.prefixes = tuple(prefixes)
+        self.datafit = NestedSquaredError(self.prefixes)
+
+
+class ReLUL1(TopK):
     """``z = ReLU(pre)`` with ``l1_weight * mean_i sum_j z_ij ||W_dec[j]||``.
 
     The penalty is weighted by the decoder row norms, so the decoder is not
@@ -297,7 +482,7 @@ class ReLUL1:
     def __init__(self, l1_weight):
         self.l1_weight = l1_weight
 
-    def train_codes(self, pre):
+    def train_codes(self, pre, own=()):
         """Codes of a training batch: the ReLU."""
         return relu_codes(pre)
 
@@ -323,18 +508,151 @@ class ReLUL1:
         grad_W_dec = (column_sums / safe)[:, np.newaxis] * W_dec
         return value, d_values, grad_W_dec
 
-    def observe(self, stats, codes):
-        """Track dead latents."""
-        stats.observe_active(codes)
+    def penalty_scale(self, loss_scale, variance, n_features):
+        """Per typical norm ``sqrt(n_features * variance)`` of a row, in loss units."""
+        return loss_scale * np.sqrt(variance / n_features) if variance else loss_scale
 
 
-#: Sparsity rules by name; each factory takes the estimator's ``k`` and
-#: ``l1_weight`` and uses what it needs.
+class JumpReLU(TopK):
+    """``z = pre * H(pre - theta)`` with a learned threshold per latent.
+
+    Rajamanoharan et al. (2024). The loss adds the L0 penalty
+    ``l0_weight * mean_i sum_j H(pre_ij - theta_j)``. Both the code and the
+    penalty are piecewise constant in theta; training uses the
+    straight-through pseudo-gradients of a rectangle kernel
+    ``K(u) = 1{|u| < 1/2}`` of bandwidth ``eps``::
+
+        d z_ij / d theta_j = -(theta_j / eps) K((pre_ij - theta_j) / eps)
+        d H_ij / d theta_j = -(1 / eps)       K((pre_ij - theta_j) / eps)
+
+    while the gradient in ``pre`` is the plain one on the active set (no
+    pseudo-gradient flows into the encoder from the jump nor from the L0).
+    The decoder rows are kept at unit norm (the L0 penalty does not depend
+    on them, so the constraint only fixes the scale between codes and
+    atoms, as for TopK).
+
+    Parameters
+    ----------
+    l0_weight : float
+        Weight of the L0 penalty (see ``penalty_scale``).
+    bandwidth : float
+        The kernel's bandwidth eps, in pre-activation units.
+    threshold_init : float
+        Initial theta of every latent, in pre-activation units (> 0).
+    log_threshold : bool
+        Train ``log(theta)`` (the paper's appendix, SAELens until its
+        pull request 718) instead of theta itself, kept at least 0 by
+        :meth:`project`.
+    """
+
+    def __init__(self, l0_weight, bandwidth, threshold_init, log_threshold):
+        self.l0_weight = l0_weight
+        self.bandwidth = bandwidth
+        self.threshold_init = threshold_init
+        self.log_threshold = log_threshold
+
+    def parameter_shapes(self, n_components):
+        """One threshold parameter per latent."""
+        return [(n_components,)]
+
+    def init_parameters(self, n_components, dtype, threshold=None):
+        """``threshold_init`` everywhere, or a given linear threshold, packed."""
+        if threshold is None:
+            threshold = np.full(n_components, self.threshold_init)
+        threshold = np.asarray(threshold, dtype=dtype)
+        if self.log_threshold:
+            tiny = np.finfo(dtype).tiny
+            return [np.log(np.maximum(threshold, tiny))]
+        return [threshold.copy()]
+
+    def threshold(self, own):
+        """The linear threshold theta from the packed parameter."""
+        return np.exp(own[0]) if self.log_threshold else own[0]
+
+    def train_codes(self, pre, own=()):
+        """Codes of a training batch: pre where it exceeds theta."""
+        return threshold_codes(pre, self.threshold(own))
+
+    def transform_codes(self, pre, threshold=None):
+        """Codes at transform: pre where it exceeds ``threshold`` (linear)."""
+        return threshold_codes(pre, threshold)
+
+    def penalty_scale(self, loss_scale, variance, n_features):
+        """The L0 counts latents: in the units of the FVU for either loss."""
+        return loss_scale * variance if variance > 0 else loss_scale
+
+    def parameter_loss_grad(
+        self, own, pre, codes, d_codes, row_weights, penalty_scale, grads
+    ):
+        """The L0 penalty's value; the pseudo-gradients in the threshold parameter.
+
+        ``d_codes`` is the datafit's gradient in every code ``z_ij``; only
+        the entries within the kernel's window ``|pre - theta| < eps / 2``
+        contribute, both the active ones and those just below theta.
+        """
+        theta = self.threshold(own)
+        # the L0's weight of each row (its share of the mean over the rows)
+        weight = penalty_scale * self.l0_weight * row_weights
+        rows, columns = np.nonzero(np.abs(pre - theta) < self.bandwidth / 2)
+        per_entry = d_codes[rows, columns].astype(np.float64) * theta[columns]
+        per_entry += weight[rows]
+        grad = np.bincount(columns, weights=per_entry, minlength=theta.size)
+        grad = grad.astype(np.float64, copy=False) / -self.bandwidth  # int if empty
+        if self.log_threshold:
+            grad *= theta  # d theta / d log(theta)
+        grads[0][...] = grad
+        return float(weight @ np.diff(codes.indptr))
+
+    def project(self, own):
+        """A linear threshold stays at least 0 (where JumpReLU is the ReLU)."""
+        if not self.log_threshold:
+            np.maximum(own[0], 0, out=own[0])
+
+    def fitted_threshold(self, stats, own):
+        """The linear theta."""
+        return np.array(self.threshold(own))
+
+
+@dataclass(frozen=True)
+class SparsitySettings:
+    """What the rules of :data:`SPARSITY` take from the estimator and the data.
+
+    ``data_scale`` is the unit of JumpReLU's bandwidth and initial threshold:
+    the square root of the mean variance of the features, the typical
+    spread of a pre-activation along a unit direction.
+    """
+
+    k: int = 16
+    l1_weight: float = 0.3
+    l0_weight: float = 1e-2
+    jumprelu_bandwidth: float = 0.05
+    jumprelu_threshold_init: float = 0.1
+    jumprelu_threshold_space: str = "linear"
+    matryoshka_prefixes: tuple = (1,)
+    data_scale: float = 1.0
+
+
+#: Sparsity rules by name; each factory takes :class:`SparsitySettings` and
+#: uses what it needs.
 SPARSITY = {
-    "topk": lambda k, l1_weight: TopK(k),
-    "batch_topk": lambda k, l1_weight: BatchTopK(k),
-    "l1": lambda k, l1_weight: ReLUL1(l1_weight),
+    "topk": lambda s: TopK(s.k),
+    "batch_topk": lambda s: BatchTopK(s.k),
+    "matryoshka_batch_topk": lambda s: MatryoshkaBatchTopK(s.k, s.matryoshka_prefixes),
+    "l1": lambda s: ReLUL1(s.l1_weight),
+    "jumprelu": lambda s: JumpReLU(
+        s.l0_weight,
+        s.jumprelu_bandwidth * s.data_scale,
+        s.jumprelu_threshold_init * s.data_scale,
+        s.jumprelu_threshold_space == "log",
+    ),
 }
+
+
+def model_shapes(n_features, n_components, sparsity):
+    """Shapes of everything packed in theta: the four arrays, then the rule's."""
+    return parameter_shapes(n_features, n_components) + sparsity.parameter_shapes(
+        n_components
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -504,7 +822,10 @@ def topk_loss_grad(
     """Loss and gradient of a sparse autoencoder with a given sparsity rule.
 
     ``loss = loss_scale * mean_i ||x_hat_i - x_i||^2 / n_features``
-    ``+ penalty_scale * sparsity.penalty + aux_weight * AuxK``, with
+    ``+ penalty_scale * sparsity.penalty + aux_weight * AuxK``, where the
+    datafit is ``sparsity.datafit`` (Matryoshka: the mean over the nested
+    prefixes) and the penalty may depend on the rule's own parameters
+    (JumpReLU's L0 on its thresholds), and
 
     ``AuxK = ||e_hat - e||^2 / ||e - mean(e)||^2`` over the batch, where
     ``e = x - x_hat`` (a constant: no gradient flows through it) and
@@ -513,19 +834,23 @@ def topk_loss_grad(
     the datafit is the FVU.
 
     The gradient is exact for the active sets the batch selects (the TopK
-    selection is piecewise constant); it is not projected (see
+    selection is piecewise constant) in ``W_enc, b_enc, W_dec, b_dec``; in
+    the rule's own parameters it is the rule's pseudo-gradient (JumpReLU's
+    straight-through estimator). It is not projected (see
     :func:`inplace_remove_parallel_component`).
 
     Parameters
     ----------
     theta : ndarray
-        ``W_enc, b_enc, W_dec, b_dec`` packed (see :func:`parameter_shapes`).
+        ``W_enc, b_enc, W_dec, b_dec`` and the rule's own parameters, packed
+        (see :func:`model_shapes`).
     X : {ndarray, sparse matrix} of shape (m, n_features)
         The batch.
     n_components : int
         Number of latents h.
-    sparsity : TopK, BatchTopK or ReLUL1
-        The rule giving the active set and any penalty.
+    sparsity : TopK, BatchTopK, MatryoshkaBatchTopK, ReLUL1 or JumpReLU
+        The rule giving the active set, its datafit, any penalty and the
+        gradient in its own parameters.
     loss_scale, penalty_scale : float
         Multiply the mean squared error and the sparsity penalty.
     dead : ndarray of bool of shape (h,), default=None
@@ -551,17 +876,17 @@ def topk_loss_grad(
     """
     m, n_features = X.shape
     dtype = theta.dtype.type
-    shapes = parameter_shapes(n_features, n_components)
-    W_enc, b_enc, W_dec, b_dec = unpack(theta, shapes)
+    shapes = model_shapes(n_features, n_components, sparsity)
+    W_enc, b_enc, W_dec, b_dec, *own = unpack(theta, shapes)
     if grad is None:
         grad = np.empty_like(theta)
-    gW_enc, gb_enc, gW_dec, gb_dec = unpack(grad, shapes)
+    gW_enc, gb_enc, gW_dec, gb_dec, *g_own = unpack(grad, shapes)
 
     X_centred = X.toarray() if sp.issparse(X) else np.array(X, dtype=theta.dtype)
     X_centred -= b_dec
     pre = X_centred @ W_enc
     pre += b_enc
-    codes = sparsity.train_codes(pre)
+    codes = sparsity.train_codes(pre, own)
 
     # each row's share of the means over the batch
     if sample_weight is None:
@@ -570,35 +895,31 @@ def topk_loss_grad(
         row_weights = np.asarray(sample_weight, dtype=np.float64)
         row_weights = row_weights / row_weights.sum()
 
-    # datafit: residual R = x_hat - x = z @ W_dec - (x - b_dec)
-    residual = np.asarray(codes @ W_dec)
-    residual -= X_centred
-    aux_loss, d_pre_aux, gW_dec_aux = 0.0, None, None
-    if dead is not None and aux_weight > 0 and dead.any():
-        aux_loss, d_pre_aux, gW_dec_aux = _auxk_term(
-            pre, residual, dead, k_aux, aux_weight, W_dec, row_weights
-        )
-    scale = loss_scale / n_features
-    squares = np.einsum("ij,ij->i", residual, residual, dtype=np.float64)
-    loss = scale * float(row_weights @ squares)
-    # now d loss / d x_hat
-    residual *= (2 * scale * row_weights).astype(theta.dtype)[:, np.newaxis]
-    gW_dec[...] = codes.T @ residual
-    gb_dec[...] = residual.sum(axis=0)
-    d_values = _gather(residual @ W_dec.T, codes)
+    # datafit, with residual R = x_hat - x = z @ W_dec - (x - b_dec)
+    loss, residual, gW_dec[...], gb_dec[...], d_codes = sparsity.datafit.loss_grad(
+        codes, W_dec, X_centred, loss_scale / n_features, row_weights
+    )
+    d_values = _gather(d_codes, codes)
 
     value, d_penalty, gW_dec_penalty = sparsity.penalty(codes, W_dec, row_weights)
     if d_penalty is not None:
         loss += penalty_scale * value
         d_values += dtype(penalty_scale) * d_penalty
         gW_dec += dtype(penalty_scale) * gW_dec_penalty
+    loss += sparsity.parameter_loss_grad(
+        own, pre, codes, d_codes, row_weights, penalty_scale, g_own
+    )
 
     d_values *= codes.data > 0  # ReLU
     d_pre = _csr(d_values, codes.indices, codes.indptr, n_components)
-    if d_pre_aux is not None:
-        loss += aux_loss
-        d_pre = d_pre + d_pre_aux
-        gW_dec += gW_dec_aux
+    if dead is not None and aux_weight > 0 and dead.any():
+        aux_loss, d_pre_aux, gW_dec_aux = _auxk_term(
+            pre, residual, dead, k_aux, aux_weight, W_dec, row_weights
+        )
+        if d_pre_aux is not None:
+            loss += aux_loss
+            d_pre = d_pre + d_pre_aux
+            gW_dec += gW_dec_aux
 
     gW_enc[...] = (d_pre.T @ X_centred).T
     gb_enc[...] = np.asarray(d_pre.sum(axis=0)).ravel()
@@ -674,7 +995,7 @@ def make_training_objective(
             grad=grad,
         )
         if sparsity.unit_norm_decoder:
-            shapes = parameter_shapes(X.shape[1], n_components)
+            shapes = model_shapes(X.shape[1], n_components, sparsity)
             W_dec, gW_dec = unpack(theta, shapes)[2], unpack(grad, shapes)[2]
             inplace_remove_parallel_component(gW_dec, W_dec)
         sparsity.observe(stats, codes)
@@ -683,11 +1004,20 @@ def make_training_objective(
     return objective
 
 
-def make_decoder_projection(n_features, n_components):
-    """``after_update(theta)``: renormalise the decoder rows to unit norm in place."""
-    shapes = parameter_shapes(n_features, n_components)
+def make_projection(n_features, n_components, sparsity):
+    """``after_update(theta)`` of the rule, or None when it needs none.
+
+    Renormalises the decoder rows to unit norm in place (for the rules with
+    ``unit_norm_decoder``) and projects the rule's own parameters.
+    """
+    shapes = model_shapes(n_features, n_components, sparsity)
+    if not sparsity.unit_norm_decoder and len(shapes) == 4:
+        return None
 
     def project(theta):
-        inplace_normalize_rows(unpack(theta, shapes)[2])
+        W_dec, own = unpack(theta, shapes)[2], unpack(theta, shapes)[4:]
+        if sparsity.unit_norm_decoder:
+            inplace_normalize_rows(W_dec)
+        sparsity.project(own)
 
     return project

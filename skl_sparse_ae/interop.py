@@ -461,15 +461,13 @@ def load_saelens(path):
     names = ours.get("feature_names_in")
     if isinstance(names, list) and len(names) == cfg["d_in"]:
         estimator.feature_names_in_ = np.asarray(names, dtype=object)
-    estimator._sparsity = SPARSITY[sparsity](
-        min(estimator.k, estimator.n_components), estimator.l1_weight
-    )
+    variance = ours.get("variance")
+    estimator._variance = float(variance) if isinstance(variance, Real) else 1.0
+    estimator._sparsity = estimator._make_sparsity(estimator._variance, None)
     # what fine-tuning (warm_start, partial_fit) continues from
     stats = LatentStats(estimator.n_components, W_enc.dtype)
     if threshold is not None:
         stats.threshold = threshold.copy()
     estimator._latent_stats = stats
-    variance = ours.get("variance")
-    estimator._variance = float(variance) if isinstance(variance, Real) else 1.0
     estimator._solver_state = None
     return estimator

@@ -18,6 +18,8 @@ ESTIMATORS = [
     StackedSparseAEClassifier(),
     TopKSparseAutoencoder(),
     TopKSparseAutoencoder(sparsity="batch_topk"),
+    TopKSparseAutoencoder(sparsity="jumprelu"),
+    TopKSparseAutoencoder(sparsity="matryoshka_batch_topk"),
 ]
 
 _REPEATED = (

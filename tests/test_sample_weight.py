@@ -164,24 +164,34 @@ def test_bad_weights_raise_and_leave_the_estimator_unchanged(
         assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("rule", ["topk", "l1"])
+@pytest.mark.parametrize("rule", ["topk", "l1", "jumprelu"])
 def test_topk_objective_weights_equal_repeated_rows(rule):
     """Integer weights give the TopK objective of repeated rows: datafit,
-    the L1 penalty and AuxK, value and gradient."""
+    the L1 and L0 penalties, JumpReLU's pseudo-gradients and AuxK, value and
+    gradient."""
     from skl_sparse_ae._params import pack
-    from skl_sparse_ae._topk_objective import SPARSITY, init_parameters, topk_loss_grad
+    from skl_sparse_ae._topk_objective import (
+        SPARSITY,
+        SparsitySettings,
+        init_parameters,
+        topk_loss_grad,
+    )
 
     rng = np.random.RandomState(0)
     X = rng.normal(size=(12, 5))
     weights = rng.randint(0, 4, size=12).astype(float)
     weights[0] = 2.0
     n_components = 7
-    theta = pack(init_parameters(X, n_components, rng, "mean"))
+    sparsity = SPARSITY[rule](
+        SparsitySettings(k=2, l1_weight=0.3, l0_weight=0.2, jumprelu_bandwidth=0.5)
+    )
+    own = sparsity.init_parameters(n_components, X.dtype)
+    theta = pack(list(init_parameters(X, n_components, rng, "mean")) + own)
     theta += 0.1 * rng.normal(size=theta.shape)
     dead = np.zeros(n_components, dtype=bool)
     dead[[1, 4, 5]] = True
     options = dict(
-        sparsity=SPARSITY[rule](2, 0.3),
+        sparsity=sparsity,
         loss_scale=1.7,
         penalty_scale=0.4,
         dead=dead,

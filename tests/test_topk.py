@@ -21,6 +21,7 @@ from skl_sparse_ae._params import pack, unpack
 from skl_sparse_ae._topk_objective import (
     SPARSITY,
     LatentStats,
+    SparsitySettings,
     _auxk_term,
     batch_topk_codes,
     geometric_median,
@@ -78,7 +79,7 @@ def test_gradient_with_the_active_set_fixed(sparsity, sparse_input):
     if sparse_input:
         X = sp.csr_matrix(X * (rng.rand(20, 7) < 0.5))
     h = 12
-    rule = SPARSITY[sparsity](3, 0.1)
+    rule = SPARSITY[sparsity](SparsitySettings(k=3, l1_weight=0.1))
     kwargs = dict(sparsity=rule, loss_scale=2.0, penalty_scale=1.5)
     theta = _theta(X, h)
 
@@ -108,7 +109,7 @@ def test_auxk_gradient_with_its_residual_fixed():
     theta = _theta(X, h, seed=1)
     dead = np.zeros(h, dtype=bool)
     dead[[0, 3, 5, 9, 10, 14]] = True
-    rule = SPARSITY["topk"](3, None)
+    rule = SPARSITY["topk"](SparsitySettings(k=3))
     W_enc, b_enc, W_dec, b_dec = unpack(theta, shapes)
     codes = rule.train_codes(pre_activations(X, W_enc, b_enc, b_dec))
     residual = np.asarray(codes @ W_dec) + b_dec - X
