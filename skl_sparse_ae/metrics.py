@@ -98,9 +98,13 @@ def _check_weights(sample_weight, X):
     """Float64 weights, with scikit-learn's checks (length, sign, not all zero)."""
     if sample_weight is None:
         return None
-    return _check_sample_weight(
+    sample_weight = _check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
+    # scikit-learn < 1.7 and numpy < 2 do not say this themselves
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight must have at least one non-zero weight.")
+    return sample_weight
 
 
 def _mean(values, sample_weight):
